@@ -1,1 +1,284 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: locate the workspace binaries, start them as real
+//! processes on free loopback ports, and talk to them over HTTP.
+//!
+//! The binaries must be built first (`cargo build --workspace`, which the README's test
+//! command does).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// How long a process may take to print its `listening on` line.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The directory holding the workspace binaries (`target/<profile>`), found from the
+/// running test executable (`target/<profile>/deps/<test>`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("profile dir").to_path_buf()
+}
+
+/// Path of a workspace binary; panics with a hint when it has not been built.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(path.exists(), "{} not built: run `cargo build --workspace` first", path.display());
+    path
+}
+
+/// A child process killed when dropped.
+pub struct Proc {
+    child: Child,
+    /// `http://127.0.0.1:PORT` as printed by the process.
+    pub url: String,
+    /// The process's name, for messages.
+    pub name: String,
+}
+
+impl Proc {
+    /// Starts `program` with `args` and waits for `listening on http://ADDR` on stderr.
+    pub fn start(program: &Path, args: &[&str], envs: &[(&str, &str)]) -> Proc {
+        let mut cmd = Command::new(program);
+        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+        let stderr = child.stderr.take().expect("stderr");
+        let name = program.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let (tx, rx) = mpsc::channel();
+        let tag = name.clone();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent && let Some(pos) = line.find("listening on http://") {
+                    let url = line[pos + "listening on ".len()..].trim().trim_end_matches("/mcp").to_string();
+                    let _ = tx.send(url);
+                    sent = true;
+                }
+                if std::env::var_os("E2E_VERBOSE").is_some() {
+                    eprintln!("[{tag}] {line}");
+                }
+            }
+        });
+        let url = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("{name} did not report its address within {START_TIMEOUT:?}");
+            }
+        };
+        Proc { child, url, name }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates the sample database of DESIGN.md §6 at `path` with our Database MCP binary.
+pub fn init_sample(path: &Path) {
+    let status = Command::new(bin("talk2tables-database-mcp"))
+        .arg("--init-sample")
+        .arg(path)
+        .stderr(Stdio::null())
+        .status()
+        .expect("run --init-sample");
+    assert!(status.success(), "--init-sample failed");
+}
+
+/// Starts our Database MCP over streamable HTTP on a free port for `db`.
+pub fn start_database_mcp(db: &Path) -> Proc {
+    let db = db.to_string_lossy().to_string();
+    Proc::start(
+        &bin("talk2tables-database-mcp"),
+        &["--db", &db, "--transport", "streamable_http", "--host", "127.0.0.1", "--port", "0"],
+        &[],
+    )
+}
+
+/// Starts our Metadata MCP (built-in metadata) over streamable HTTP on a free port.
+pub fn start_metadata_mcp() -> Proc {
+    Proc::start(
+        &bin("talk2tables-metadata-mcp"),
+        &["--transport", "streamable_http", "--host", "127.0.0.1", "--port", "0"],
+        &[],
+    )
+}
+
+/// Writes an mcp_config.yaml for a Database MCP at `db_url` and, optionally, a Metadata
+/// MCP at `meta_url`; returns its path.
+pub fn write_config(dir: &Path, db_url: &str, meta_url: Option<&str>) -> PathBuf {
+    let mut yaml = format!(
+        "mcp_servers:\n  database_mcp:\n    name: \"Database MCP\"\n    url: \"{db_url}/mcp\"\n    transport: \"streamable_http\"\n    priority: 10\n    domains: [sales, orders, customers, database]\n    capabilities: [execute_query, list_resources]\n    timeout: 30\n"
+    );
+    if let Some(meta) = meta_url {
+        yaml.push_str(&format!(
+            "  product_metadata_mcp:\n    name: \"Product Metadata MCP\"\n    url: \"{meta}/mcp\"\n    transport: \"streamable_http\"\n    priority: 1\n    domains: [products, product_aliases, column_mappings, metadata]\n    capabilities: [list_resources]\n    timeout: 30\n"
+        ));
+    }
+    yaml.push_str("orchestration:\n  resource_cache_ttl: 300\n  fail_fast: false\n  max_retries: 3\n");
+    let path = dir.join("mcp_config.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    path
+}
+
+/// Starts `talk2tables-server` with `config` on a free loopback port.
+pub fn start_server(config: &Path) -> Proc {
+    let config = config.to_string_lossy().to_string();
+    Proc::start(
+        &bin("talk2tables-server"),
+        &["--config", &config, "--host", "127.0.0.1", "--port", "0"],
+        &[("LLM_PROVIDER", "offline"), ("MCP_CONFIG_PATH", "")],
+    )
+}
+
+/// A blocking HTTP client with timeouts for the tests.
+pub struct Api {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    /// Client for the server at `base` (`http://127.0.0.1:PORT`).
+    pub fn new(base: &str) -> Api {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .expect("client");
+        Api { base: base.to_string(), client }
+    }
+
+    /// `POST /api/chat` with `{query}`; returns (status, body).
+    pub async fn chat(&self, query: &str) -> (u16, Value) {
+        self.post("/api/chat", &serde_json::json!({ "query": query })).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self.client.post(format!("{}{path}", self.base)).json(body).send().await.expect("POST");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
+    }
+
+    /// `GET path`; returns (status, body).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
+    }
+}
+
+/// Asserts a successful envelope and returns its `data`.
+pub fn expect_ok<'a>(question: &str, body: &'a Value) -> &'a Value {
+    assert_eq!(body["success"], true, "{question}: expected success, got {body:#}");
+    &body["data"]
+}
+
+/// Asserts a failed envelope with `code`.
+pub fn expect_error(question: &str, body: &Value, code: &str) {
+    assert_eq!(body["success"], false, "{question}: expected failure {code}, got {body:#}");
+    assert_eq!(body["error"]["code"], code, "{question}: wrong code in {body:#}");
+}
+
+/// Reads a JSON number (integer, float or numeric string) as f64.
+pub fn num(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        Value::String(s) => s.parse().unwrap_or(f64::NAN),
+        _ => f64::NAN,
+    }
+}
+
+/// Opens a SQLite file read-only for the tests' own reference queries.
+pub async fn open_sqlite(path: &Path) -> sqlx::SqlitePool {
+    use std::str::FromStr;
+    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .expect("sqlite url")
+        .read_only(true);
+    sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.expect("open sqlite")
+}
+
+/// Runs `sql` and returns the first column of the first row as f64.
+pub async fn scalar(pool: &sqlx::SqlitePool, sql: &str) -> f64 {
+    use sqlx::Row;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await.expect("reference query");
+    row.try_get::<f64, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|v| v as f64)).expect("numeric")
+}
+
+/// Runs `sql` and returns (text label, f64 value) pairs from its first two columns.
+pub async fn pairs(pool: &sqlx::SqlitePool, sql: &str) -> Vec<(String, f64)> {
+    use sqlx::Row;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(pool).await.expect("reference query");
+    rows.iter()
+        .map(|r| {
+            let label = r
+                .try_get::<String, _>(0)
+                .or_else(|_| r.try_get::<i64, _>(0).map(|v| v.to_string()))
+                .unwrap_or_default();
+            let value = r.try_get::<f64, _>(1).or_else(|_| r.try_get::<i64, _>(1).map(|v| v as f64)).unwrap_or(f64::NAN);
+            (label, value)
+        })
+        .collect()
+}
+
+/// Loads a PostgreSQL dump of `../shared/data/public-dbs` into a new SQLite file: the
+/// `public.` schema prefix is removed; everything else runs as it is.
+pub async fn load_public_db(name: &str, dest: &Path) {
+    let src = public_dbs_dir().join(format!("{name}.sql"));
+    let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
+    let text = text.replace("public.", "");
+    use std::str::FromStr;
+    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", dest.display()))
+        .expect("url")
+        .create_if_missing(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.expect("create");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(text)).execute(&pool).await.expect("load dump");
+    pool.close().await;
+}
+
+/// `../shared/data/public-dbs`, relative to the repository root.
+pub fn public_dbs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/public-dbs")
+}
+
+/// The rows of a successful `data` as (label, number) pairs: the label is the first
+/// column holding text, the number the last column holding numbers.
+pub fn label_values(data: &Value) -> Vec<(String, f64)> {
+    let rows = data["results"]["rows"].as_array().cloned().unwrap_or_default();
+    let Some(first) = rows.first().and_then(Value::as_array) else { return Vec::new() };
+    let label_col = first.iter().position(Value::is_string).unwrap_or(0);
+    let value_col = first.iter().rposition(|v| v.is_number()).unwrap_or(first.len().saturating_sub(1));
+    rows.iter()
+        .filter_map(Value::as_array)
+        .map(|r| {
+            let label = match &r[label_col] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (label, num(&r[value_col]))
+        })
+        .collect()
+}
+
+/// The single number of a one-row, one-number answer.
+pub fn single_number(question: &str, data: &Value) -> f64 {
+    let rows = data["results"]["rows"].as_array().unwrap_or_else(|| panic!("{question}: no rows in {data:#}"));
+    assert_eq!(rows.len(), 1, "{question}: expected one row, got {data:#}");
+    let row = rows[0].as_array().expect("row array");
+    let n = row.iter().rev().find(|v| v.is_number() || v.is_null()).unwrap_or_else(|| panic!("{question}: no number in {data:#}"));
+    if n.is_null() { 0.0 } else { num(n) }
+}
+
+/// Asserts two numbers are equal to within half a cent.
+pub fn assert_close(question: &str, got: f64, want: f64) {
+    assert!((got - want).abs() < 0.005, "{question}: got {got}, want {want}");
+}

@@ -1,0 +1,89 @@
+//! The embedded default: the sample database and our two MCP servers inside this
+//! process, connected over in-memory pipes (no ports, no other binaries).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use rmcp::ServiceExt;
+use talk2tables_database_mcp::{DatabaseServer, DbOptions};
+use talk2tables_metadata_mcp::MetadataServer;
+
+use crate::config::{Config, ServerConfig, TransportKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::mcp::InProcessServer;
+
+/// `server_id` of the embedded Database MCP.
+pub const DATABASE_SERVER_ID: &str = "database_mcp";
+/// `server_id` of the embedded Metadata MCP.
+pub const METADATA_SERVER_ID: &str = "product_metadata_mcp";
+/// File name of the sample database inside the data directory.
+pub const SAMPLE_DB_FILE: &str = "sample.db";
+
+/// Creates the sample database when missing and returns the config and the in-process
+/// servers of the embedded default. LLM settings come from the environment.
+pub(crate) async fn prepare(data_dir: &Path) -> Result<(Config, HashMap<String, InProcessServer>)> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        Error::new(ErrorKind::ConfigError, format!("cannot create data directory {}: {e}", data_dir.display()))
+            .with_source(e)
+    })?;
+    let db_path = data_dir.join(SAMPLE_DB_FILE);
+    talk2tables_database_mcp::sample::ensure(&db_path).map_err(|e| {
+        Error::new(ErrorKind::ConfigError, format!("cannot create the sample database {}: {e}", db_path.display()))
+            .with_source(e)
+    })?;
+    let db = DatabaseServer::connect(&db_path.to_string_lossy(), DbOptions::default()).await.map_err(|e| {
+        Error::new(ErrorKind::McpUnavailable, format!("cannot open the sample database {}: {e}", db_path.display()))
+            .with_source(e)
+    })?;
+    let metadata = MetadataServer::builtin();
+
+    let mut config = Config::from_env()?;
+    config.servers = vec![
+        server(METADATA_SERVER_ID, "Product Metadata MCP", 1, &["products", "product_aliases", "column_mappings", "metadata"], &["list_resources"]),
+        server(DATABASE_SERVER_ID, "Database MCP", 10, &["sales", "orders", "customers", "database"], &["execute_query", "list_resources"]),
+    ];
+
+    let mut servers: HashMap<String, InProcessServer> = HashMap::new();
+    servers.insert(
+        DATABASE_SERVER_ID.into(),
+        Arc::new(move |io| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Ok(running) = db.serve(io).await {
+                    let _ = running.waiting().await;
+                }
+            });
+        }),
+    );
+    servers.insert(
+        METADATA_SERVER_ID.into(),
+        Arc::new(move |io| {
+            let metadata = metadata.clone();
+            tokio::spawn(async move {
+                if let Ok(running) = metadata.serve(io).await {
+                    let _ = running.waiting().await;
+                }
+            });
+        }),
+    );
+    Ok((config, servers))
+}
+
+fn server(id: &str, name: &str, priority: u32, domains: &[&str], capabilities: &[&str]) -> ServerConfig {
+    ServerConfig {
+        server_id: id.into(),
+        name: name.into(),
+        url: None,
+        transport: TransportKind::InProcess,
+        command: Vec::new(),
+        env: Default::default(),
+        cwd: None,
+        priority,
+        domains: domains.iter().map(|s| s.to_string()).collect(),
+        capabilities: capabilities.iter().map(|s| s.to_string()).collect(),
+        timeout: 30.0,
+        critical: true,
+        headers: Default::default(),
+    }
+}

@@ -1,0 +1,185 @@
+//! [`Engine`]: the public entry point (DESIGN.md §7).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{Error, ErrorKind, Result};
+use crate::mcp::InProcessServer;
+use crate::observe::Metrics;
+use crate::orchestrator::Orchestrator;
+use crate::pipeline::{self, Failure};
+use crate::response::{ChatRequest, ChatResponse, Mode, QueryResult, ResponseMetadata};
+use crate::status::{self, Health, ModesInfo, Readiness};
+
+/// A running Talk 2 Tables engine: connected MCP servers, caches and metrics.
+///
+/// Cheap to clone (an `Arc` inside); every clone drives the same servers. Must be used
+/// from inside a tokio runtime; the engine never creates its own.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) orchestrator: Orchestrator,
+    pub(crate) contexts: moka::future::Cache<ContextKey, Arc<Context>>,
+    pub(crate) metrics: Metrics,
+    pub(crate) started: Instant,
+}
+
+/// Cache key of a derived [`Context`]: the mode's scope and the resource fingerprint.
+pub(crate) type ContextKey = (bool, Vec<(String, u64)>);
+
+impl Engine {
+    /// Connects to every server of `config` (in parallel) and returns the engine.
+    ///
+    /// Errors: `MCP_UNAVAILABLE` when `orchestration.fail_fast` or `REQUIRE_MULTI_MCP`
+    /// is set and a server cannot be reached; `CONFIG_ERROR` for a config the engine
+    /// cannot use. Without those switches, servers that are down are reported by
+    /// [`Engine::health`] and the engine still starts.
+    pub async fn from_config(config: Config) -> Result<Engine> {
+        Engine::start(config, HashMap::new()).await
+    }
+
+    /// The embedded default: creates the sample database under `data_dir` (when
+    /// missing), runs our Database and Metadata MCP servers inside this process (rmcp
+    /// over in-memory pipes) and answers with the offline engine.
+    ///
+    /// Errors: `CONFIG_ERROR` when `data_dir` cannot be created or the sample database
+    /// cannot be written; `MCP_UNAVAILABLE` when a server fails to start.
+    pub async fn embedded(data_dir: impl AsRef<Path>) -> Result<Engine> {
+        let (config, servers) = crate::embedded::prepare(data_dir.as_ref()).await?;
+        Engine::start(config, servers).await
+    }
+
+    pub(crate) async fn start(config: Config, in_process: HashMap<String, InProcessServer>) -> Result<Engine> {
+        let orchestrator = Orchestrator::start(&config, in_process).await?;
+        let ttl = config.orchestration.resource_cache_ttl;
+        let mut contexts = moka::future::Cache::builder().max_capacity(16);
+        if ttl > 0 {
+            contexts = contexts.time_to_live(std::time::Duration::from_secs(ttl));
+        }
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config,
+                orchestrator,
+                contexts: contexts.build(),
+                metrics: Metrics::new(),
+                started: Instant::now(),
+            }),
+        })
+    }
+
+    /// Answers one question. Never fails: errors come back inside the envelope
+    /// (`success: false`, `error: {code, message}`), exactly as `POST /api/chat`
+    /// returns them (DESIGN.md §3).
+    pub async fn chat(&self, request: ChatRequest) -> ChatResponse {
+        let started = Instant::now();
+        let mut meta = ResponseMetadata {
+            mode: request.mode,
+            processing_time_seconds: 0.0,
+            recovery_performed: false,
+            degraded: false,
+            missing_servers: Vec::new(),
+        };
+        let outcome = match request.validate().and_then(|()| self.choose_mode(request.mode)) {
+            Err(error) => Err(Failure::from(error)),
+            Ok(mode) => {
+                meta.mode = mode;
+                pipeline::run(&self.inner, &request, mode).await
+            }
+        };
+        meta.processing_time_seconds = started.elapsed().as_secs_f64();
+        let response = match outcome {
+            Ok(answer) => {
+                meta.recovery_performed = answer.result.recovery_performed;
+                meta.degraded = !answer.missing_servers.is_empty();
+                meta.missing_servers = answer.missing_servers;
+                ChatResponse::ok(answer.result, meta)
+            }
+            Err(failure) => {
+                meta.degraded = !failure.missing_servers.is_empty();
+                meta.missing_servers = failure.missing_servers.clone();
+                ChatResponse::failure(&failure.error, failure.attempted_sql, meta)
+            }
+        };
+        self.inner.metrics.record_chat(&response, started.elapsed());
+        response
+    }
+
+    /// Answers one question and returns the result itself.
+    ///
+    /// Errors: the error of the failed envelope, with its §4 code (`UNANSWERABLE`,
+    /// `SQL_REJECTED`, `MCP_UNAVAILABLE`, …).
+    pub async fn ask(&self, question: &str) -> Result<QueryResult> {
+        let response = self.chat(ChatRequest::new(question)).await;
+        match (response.data, response.error) {
+            (Some(data), _) => Ok(data),
+            (None, Some(err)) => Err(Error::new(err.code, err.message)),
+            (None, None) => Err(Error::new(ErrorKind::Internal, "response without data or error")),
+        }
+    }
+
+    /// The modes and whether each is available now (`GET /api/chat/modes`).
+    pub fn modes(&self) -> ModesInfo {
+        status::modes(&self.inner)
+    }
+
+    /// Health of every configured server (`GET /api/health`).
+    pub async fn health(&self) -> Health {
+        status::health(&self.inner)
+    }
+
+    /// Whether the engine can answer questions now (`GET /api/health/ready`).
+    pub fn readiness(&self) -> Readiness {
+        status::readiness(&self.inner)
+    }
+
+    /// Counters and latency percentiles (`GET /api/metrics`), as a JSON object with the
+    /// fields of DESIGN.md §3.
+    pub fn metrics(&self) -> serde_json::Value {
+        let cache = self.inner.orchestrator.cache_stats();
+        let connections = self
+            .inner
+            .orchestrator
+            .statuses()
+            .into_iter()
+            .map(|s| (s.server_id, s.connected))
+            .collect();
+        self.inner.metrics.snapshot(cache.hits, cache.misses, connections, self.inner.started.elapsed())
+    }
+
+    /// Whether multi-server mode is enabled by configuration (`ENABLE_MULTI_MCP`).
+    pub fn multi_mcp_enabled(&self) -> bool {
+        self.inner.config.enable_multi_mcp
+    }
+
+    /// Disconnects every server (stdio children are stopped). The engine answers
+    /// `MCP_UNAVAILABLE` afterwards.
+    pub async fn close(&self) {
+        self.inner.orchestrator.close().await;
+    }
+
+    fn choose_mode(&self, requested: Mode) -> Result<Mode> {
+        let ready = self.inner.config.enable_multi_mcp && self.inner.orchestrator.is_ready();
+        match requested {
+            Mode::SingleMcp => Ok(Mode::SingleMcp),
+            Mode::MultiMcp if ready => Ok(Mode::MultiMcp),
+            Mode::MultiMcp => Err(Error::new(
+                ErrorKind::OrchestratorNotReady,
+                if self.inner.config.enable_multi_mcp {
+                    "multi_mcp mode needs the orchestrator, which is not ready (no Database MCP connected)"
+                } else {
+                    "multi_mcp mode is disabled (ENABLE_MULTI_MCP=false)"
+                },
+            )),
+            Mode::Auto if ready => Ok(Mode::MultiMcp),
+            Mode::Auto => Ok(Mode::SingleMcp),
+        }
+    }
+}

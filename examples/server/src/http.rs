@@ -1,0 +1,116 @@
+//! The HTTP API of DESIGN.md §3 on axum.
+
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use talk2tables::{ChatRequest, ChatResponse, Engine, Error, ErrorKind, Mode};
+use talk2tables::response::ResponseMetadata;
+
+/// Builds the router for `engine`.
+pub fn router(engine: Engine) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/api/chat", post(chat))
+        .route("/api/chat/modes", get(modes))
+        .route("/api/health", get(health))
+        .route("/api/health/live", get(live))
+        .route("/api/health/ready", get(ready))
+        .route("/api/metrics", get(metrics))
+        .with_state(engine)
+}
+
+/// Serves until ctrl-c / SIGTERM. Prints `listening on http://HOST:PORT` to stderr once
+/// bound (with the real port when `port` is 0).
+pub async fn serve(engine: Engine, host: &str, port: u16) -> Result<(), Error> {
+    let listener = tokio::net::TcpListener::bind((host, port))
+        .await
+        .map_err(|e| Error::new(ErrorKind::ConfigError, format!("cannot listen on {host}:{port}: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+    eprintln!("talk2tables-server listening on http://{addr}");
+    axum::serve(listener, router(engine))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("server error: {e}")))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn root(State(engine): State<Engine>) -> Json<serde_json::Value> {
+    let ready = engine.readiness().is_ready();
+    Json(json!({
+        "service": "Talk 2 Tables",
+        "version": env!("CARGO_PKG_VERSION"),
+        "multi_mcp_enabled": engine.multi_mcp_enabled(),
+        "status": if ready { "running" } else { "degraded" },
+    }))
+}
+
+async fn chat(State(engine): State<Engine>, body: Result<Json<ChatRequest>, JsonRejection>) -> Response {
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(rejection) => {
+            let error = Error::new(ErrorKind::InvalidRequest, rejection.body_text());
+            let meta = ResponseMetadata {
+                mode: Mode::Auto,
+                processing_time_seconds: 0.0,
+                recovery_performed: false,
+                degraded: false,
+                missing_servers: Vec::new(),
+            };
+            return (StatusCode::UNPROCESSABLE_ENTITY, Json(ChatResponse::failure(&error, Vec::new(), meta)))
+                .into_response();
+        }
+    };
+    let response = engine.chat(request).await;
+    (status_for(&response), Json(response)).into_response()
+}
+
+/// 200 for answers and for questions that could not be answered; 422 for malformed
+/// requests; 429 for rate limits; 500 only for bugs.
+fn status_for(response: &ChatResponse) -> StatusCode {
+    match response.error.as_ref().map(|e| e.code) {
+        Some(ErrorKind::InvalidRequest) => StatusCode::UNPROCESSABLE_ENTITY,
+        Some(ErrorKind::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
+        Some(ErrorKind::Internal) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::OK,
+    }
+}
+
+async fn modes(State(engine): State<Engine>) -> Json<talk2tables::status::ModesInfo> {
+    Json(engine.modes())
+}
+
+async fn health(State(engine): State<Engine>) -> Json<talk2tables::status::Health> {
+    Json(engine.health().await)
+}
+
+async fn live() -> Json<serde_json::Value> {
+    Json(json!({"status": "alive"}))
+}
+
+async fn ready(State(engine): State<Engine>) -> Response {
+    let readiness = engine.readiness();
+    let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(readiness)).into_response()
+}
+
+async fn metrics(State(engine): State<Engine>) -> Json<serde_json::Value> {
+    Json(engine.metrics())
+}
