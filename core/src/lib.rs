@@ -9,6 +9,8 @@
 pub mod config;
 pub(crate) mod context;
 pub mod error;
+pub(crate) mod mcp;
+pub(crate) mod orchestrator;
 pub mod response;
 
 pub use config::Config;
