@@ -354,16 +354,22 @@ impl Orchestrator {
             }
             cache.invalidate(id).await;
         }
+        // Concurrent misses for one server share a single fetch; only the caller whose
+        // fetch ran counts a miss (a failed fetch is a miss too and is not cached).
+        let ran = AtomicBool::new(false);
         let entry = cache
             .entry_by_ref(id.as_str())
-            .or_try_insert_with(async { self.fetch(slot, conn).await.map(Arc::new) })
-            .await
-            .map_err(|e| Error::new(e.kind(), e.message().to_string()))?;
-        if entry.is_fresh() {
+            .or_try_insert_with(async {
+                ran.store(true, Ordering::Relaxed);
+                self.fetch(slot, conn).await.map(Arc::new)
+            })
+            .await;
+        if ran.load(Ordering::Relaxed) {
             self.misses.fetch_add(1, Ordering::Relaxed);
-        } else {
+        } else if entry.is_ok() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
+        let entry = entry.map_err(|e| Error::new(e.kind(), e.message().to_string()))?;
         Ok(entry.into_value())
     }
 

@@ -104,7 +104,7 @@ impl ClientHandler for Notifications {
 
 enum HandshakeError {
     TimedOut,
-    Failed(ClientInitializeError),
+    Failed(Box<ClientInitializeError>),
 }
 
 impl HandshakeError {
@@ -121,7 +121,7 @@ impl HandshakeError {
                 }
                 Error::new(ErrorKind::McpTimeout, message)
             }
-            HandshakeError::Failed(e) => errors::from_initialize_error(server_id, e, detail),
+            HandshakeError::Failed(e) => errors::from_initialize_error(server_id, *e, detail),
         }
     }
 }
@@ -137,7 +137,7 @@ where
 {
     match tokio::time::timeout(limit, handler.serve(transport)).await {
         Err(_) => Err(HandshakeError::TimedOut),
-        Ok(Err(e)) => Err(HandshakeError::Failed(e)),
+        Ok(Err(e)) => Err(HandshakeError::Failed(Box::new(e))),
         Ok(Ok(service)) => Ok(service),
     }
 }

@@ -20,6 +20,6 @@ pub(crate) mod transport;
 #[cfg(test)]
 pub(crate) mod test_server;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub(crate) use connection::{Connection, EXECUTE_QUERY_TOOL, InProcessServer};

@@ -30,6 +30,8 @@ pub(crate) struct TestServer {
     pub resources_method_not_found: bool,
     /// Advertise (and serve) tools.
     pub tools: bool,
+    /// Answer every `resources/read` with an internal error.
+    pub fail_reads: bool,
     /// Number of `resources/list` + `resources/read` requests served.
     pub resource_calls: Arc<AtomicUsize>,
 }
@@ -46,6 +48,7 @@ impl TestServer {
             resources_capability: true,
             resources_method_not_found: false,
             tools: true,
+            fail_reads: false,
             resource_calls: Arc::new(AtomicUsize::new(0)),
         }
     }
@@ -200,6 +203,9 @@ impl ServerHandler for TestServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         self.resource_calls.fetch_add(1, Ordering::SeqCst);
+        if self.fail_reads {
+            return Err(ErrorData::internal_error("read failed", None));
+        }
         match self.resources.iter().find(|(uri, _)| *uri == request.uri) {
             Some((uri, text)) => Ok(ReadResourceResult::new(vec![ResourceContents::text(
                 text.clone(),
