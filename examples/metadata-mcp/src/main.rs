@@ -82,9 +82,8 @@ async fn serve_http(server: MetadataServer, host: &str, port: u16) -> Result<(),
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
         .map_err(|e| MetadataError::Transport(format!("cannot bind {host}:{port}: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| MetadataError::Transport(format!("cannot read bound address: {e}")))?;
+    let addr =
+        listener.local_addr().map_err(|e| MetadataError::Transport(format!("cannot read bound address: {e}")))?;
     let ct = CancellationToken::new();
     let app = http_router(server, ct.clone());
     eprintln!("listening on http://{addr}/mcp");

@@ -49,10 +49,7 @@ impl Metadata {
         let product_aliases = match top.remove("product_aliases") {
             Some(Value::Object(m)) => m,
             Some(_) => {
-                return Err(invalid(
-                    "product_aliases",
-                    "must be an object (alias key -> entry)",
-                ));
+                return Err(invalid("product_aliases", "must be an object (alias key -> entry)"));
             }
             None => return Err(invalid("product_aliases", "required key is missing")),
         };
@@ -62,10 +59,7 @@ impl Metadata {
         let column_mappings = match top.remove("column_mappings") {
             Some(Value::Object(m)) => m,
             Some(_) => {
-                return Err(invalid(
-                    "column_mappings",
-                    "must be an object (term -> SQL expression)",
-                ));
+                return Err(invalid("column_mappings", "must be an object (term -> SQL expression)"));
             }
             None => return Err(invalid("column_mappings", "required key is missing")),
         };
@@ -107,11 +101,7 @@ impl Metadata {
     ///
     /// Errors: [`MetadataError::Parse`] with the line/column the parser reports, or
     /// [`MetadataError::Invalid`].
-    pub fn from_text(
-        text: &str,
-        format_hint: Option<&str>,
-        source: &str,
-    ) -> Result<Self, MetadataError> {
+    pub fn from_text(text: &str, format_hint: Option<&str>, source: &str) -> Result<Self, MetadataError> {
         let as_json = match format_hint {
             Some("json") => true,
             Some(_) => false,
@@ -131,10 +121,9 @@ impl Metadata {
             })?
         };
         Self::from_value(value).map_err(|e| match e {
-            MetadataError::Invalid { message, .. } => MetadataError::Invalid {
-                source_name: source.to_owned(),
-                message,
-            },
+            MetadataError::Invalid { message, .. } => {
+                MetadataError::Invalid { source_name: source.to_owned(), message }
+            }
             other => other,
         })
     }
@@ -145,16 +134,9 @@ impl Metadata {
     /// Errors: [`MetadataError::Io`] when the file cannot be read, otherwise as
     /// [`Metadata::from_text`].
     pub fn from_path(path: &Path) -> Result<Self, MetadataError> {
-        let text = std::fs::read_to_string(path).map_err(|source| MetadataError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let hint = match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| MetadataError::Io { path: path.display().to_string(), source })?;
+        let hint = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("json") => Some("json"),
             Some("yaml" | "yml") => Some("yaml"),
             _ => None,
@@ -166,11 +148,7 @@ impl Metadata {
     ///
     /// Errors: only if the embedded file were invalid (a test guards against that).
     pub fn builtin() -> Result<Self, MetadataError> {
-        Self::from_text(
-            BUILTIN_METADATA_JSON,
-            Some("json"),
-            "builtin product_metadata.json",
-        )
+        Self::from_text(BUILTIN_METADATA_JSON, Some("json"), "builtin product_metadata.json")
     }
 
     /// A document with no aliases and no mappings.
@@ -236,10 +214,7 @@ impl Metadata {
 }
 
 fn invalid(path: &str, message: &str) -> MetadataError {
-    MetadataError::Invalid {
-        source_name: String::new(),
-        message: format!("{path}: {message}"),
-    }
+    MetadataError::Invalid { source_name: String::new(), message: format!("{path}: {message}") }
 }
 
 fn optional_string(top: &Map<String, Value>, key: &str) -> Result<Option<String>, MetadataError> {
@@ -259,31 +234,19 @@ fn validate_alias_entry(key: &str, entry: &Value) -> Result<(), MetadataError> {
         Some(Value::String(s)) if !s.is_empty() => {}
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {}
         Some(_) => {
-            return Err(invalid(
-                &format!("{path}.canonical_id"),
-                "must be a non-empty string or an integer",
-            ));
+            return Err(invalid(&format!("{path}.canonical_id"), "must be a non-empty string or an integer"));
         }
         None => {
-            return Err(invalid(
-                &format!("{path}.canonical_id"),
-                "required key is missing",
-            ));
+            return Err(invalid(&format!("{path}.canonical_id"), "required key is missing"));
         }
     }
     match entry.get("canonical_name") {
         Some(Value::String(s)) if !s.is_empty() => {}
         Some(_) => {
-            return Err(invalid(
-                &format!("{path}.canonical_name"),
-                "must be a non-empty string",
-            ));
+            return Err(invalid(&format!("{path}.canonical_name"), "must be a non-empty string"));
         }
         None => {
-            return Err(invalid(
-                &format!("{path}.canonical_name"),
-                "required key is missing",
-            ));
+            return Err(invalid(&format!("{path}.canonical_name"), "required key is missing"));
         }
     }
     for list in ["aliases", "categories"] {
@@ -291,18 +254,12 @@ fn validate_alias_entry(key: &str, entry: &Value) -> Result<(), MetadataError> {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
             Some(_) => {
-                return Err(invalid(
-                    &format!("{path}.{list}"),
-                    "must be an array of strings",
-                ));
+                return Err(invalid(&format!("{path}.{list}"), "must be an array of strings"));
             }
         }
     }
     match entry.get("database_references") {
         None | Some(Value::Null) | Some(Value::Object(_)) => Ok(()),
-        Some(_) => Err(invalid(
-            &format!("{path}.database_references"),
-            "must be an object (table.column -> value)",
-        )),
+        Some(_) => Err(invalid(&format!("{path}.database_references"), "must be an object (table.column -> value)")),
     }
 }

@@ -5,9 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rmcp::model::{
-    Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities,
-    ServerConfig,
+    Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -80,9 +79,7 @@ impl MetadataServer {
 
     /// The server over validated metadata.
     pub fn from_metadata(metadata: Metadata) -> Self {
-        MetadataServer {
-            metadata: Arc::new(metadata),
-        }
+        MetadataServer { metadata: Arc::new(metadata) }
     }
 
     /// The document being served.
@@ -119,9 +116,7 @@ impl ServerHandler for MetadataServer {
         let resources = RESOURCES
             .iter()
             .map(|(uri, name, description)| {
-                Resource::new(*uri, *name)
-                    .with_description(*description)
-                    .with_mime_type(MIME_JSON)
+                Resource::new(*uri, *name).with_description(*description).with_mime_type(MIME_JSON)
             })
             .collect();
         Ok(ListResourcesResult::with_all_items(resources))
@@ -143,9 +138,6 @@ impl ServerHandler for MetadataServer {
         };
         tracing::debug!(uri = %request.uri, "read_resource");
         let text = payload.to_string();
-        Ok(ReadResourceResult::new(vec![
-            ResourceContents::text(text, request.uri).with_mime_type(MIME_JSON),
-        ])
-        .into())
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, request.uri).with_mime_type(MIME_JSON)]).into())
     }
 }

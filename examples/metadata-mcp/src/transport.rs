@@ -17,14 +17,10 @@ use crate::server::MetadataServer;
 /// `axum::serve(..).with_graceful_shutdown`). rmcp's default Host allow-list applies
 /// (`localhost`, `127.0.0.1`, `::1`): other Host headers get 403.
 pub fn http_router(server: MetadataServer, ct: CancellationToken) -> axum::Router {
-    let config = StreamableHttpServerConfig::default()
-        .with_sse_keep_alive(None)
-        .with_cancellation_token(ct.child_token());
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    let config =
+        StreamableHttpServerConfig::default().with_sse_keep_alive(None).with_cancellation_token(ct.child_token());
+    let service =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config);
     axum::Router::new().nest_service("/mcp", service)
 }
 
@@ -38,9 +34,6 @@ pub async fn serve_stdio(server: MetadataServer) -> Result<(), MetadataError> {
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| MetadataError::Transport(format!("stdio handshake failed: {e}")))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| MetadataError::Transport(format!("stdio session ended abnormally: {e}")))?;
+    running.waiting().await.map_err(|e| MetadataError::Transport(format!("stdio session ended abnormally: {e}")))?;
     Ok(())
 }

@@ -11,52 +11,14 @@ use talk2tables_metadata_mcp::{BUILTIN_METADATA_JSON, MetadataServer};
 const SCHEMA: &[(&str, &[&str])] = &[
     (
         "customers",
-        &[
-            "customer_id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "address",
-            "city",
-            "country",
-            "created_at",
-        ],
+        &["customer_id", "first_name", "last_name", "email", "phone", "address", "city", "country", "created_at"],
     ),
     (
         "products",
-        &[
-            "product_id",
-            "name",
-            "description",
-            "category",
-            "price",
-            "stock_quantity",
-            "supplier",
-            "created_at",
-        ],
+        &["product_id", "name", "description", "category", "price", "stock_quantity", "supplier", "created_at"],
     ),
-    (
-        "orders",
-        &[
-            "order_id",
-            "customer_id",
-            "order_date",
-            "total_amount",
-            "status",
-            "shipping_address",
-        ],
-    ),
-    (
-        "order_items",
-        &[
-            "order_item_id",
-            "order_id",
-            "product_id",
-            "quantity",
-            "unit_price",
-        ],
-    ),
+    ("orders", &["order_id", "customer_id", "order_date", "total_amount", "status", "shipping_address"]),
+    ("order_items", &["order_item_id", "order_id", "product_id", "quantity", "unit_price"]),
 ];
 
 /// The product ids the sample data guarantees (DESIGN.md §6).
@@ -72,9 +34,7 @@ fn column_exists(reference: &str) -> bool {
     let Some((table, column)) = reference.split_once('.') else {
         return false;
     };
-    SCHEMA
-        .iter()
-        .any(|(t, cols)| *t == table && cols.contains(&column))
+    SCHEMA.iter().any(|(t, cols)| *t == table && cols.contains(&column))
 }
 
 fn document() -> Value {
@@ -113,10 +73,7 @@ fn builtin_loads_and_counts() {
     assert_eq!(server.metadata().total_products(), PRODUCTS.len());
     let mappings = document()["column_mappings"].as_object().unwrap().len();
     assert_eq!(server.metadata().total_mappings(), mappings);
-    assert!(
-        mappings >= 15,
-        "the sample needs a useful set of business terms"
-    );
+    assert!(mappings >= 15, "the sample needs a useful set of business terms");
 }
 
 #[test]
@@ -126,26 +83,13 @@ fn products_match_the_sample_data() {
     assert_eq!(aliases.len(), PRODUCTS.len());
     for (key, id, name) in PRODUCTS {
         let entry = &aliases[*key];
-        assert_eq!(
-            entry["canonical_id"],
-            Value::String(id.to_string()),
-            "{key}"
-        );
+        assert_eq!(entry["canonical_id"], Value::String(id.to_string()), "{key}");
         assert_eq!(entry["canonical_name"], *name, "{key}");
-        assert_eq!(
-            entry["database_references"]["products.product_id"], *id,
-            "{key}"
-        );
-        assert_eq!(
-            entry["database_references"]["products.name"], *name,
-            "{key}"
-        );
+        assert_eq!(entry["database_references"]["products.product_id"], *id, "{key}");
+        assert_eq!(entry["database_references"]["products.name"], *name, "{key}");
         let list = entry["aliases"].as_array().unwrap();
         assert!(list.len() >= 3, "{key} needs a few aliases");
-        assert!(
-            list.iter().any(|a| a.as_str().unwrap().contains(' ')),
-            "{key} needs a multi-word alias"
-        );
+        assert!(list.iter().any(|a| a.as_str().unwrap().contains(' ')), "{key} needs a multi-word alias");
     }
 }
 
@@ -155,25 +99,16 @@ fn every_column_reference_exists_in_the_schema() {
     let mut checked = 0;
     for (key, entry) in doc["product_aliases"].as_object().unwrap() {
         for reference in entry["database_references"].as_object().unwrap().keys() {
-            assert!(
-                column_exists(reference),
-                "product_aliases.{key}: unknown column {reference}"
-            );
+            assert!(column_exists(reference), "product_aliases.{key}: unknown column {reference}");
             checked += 1;
         }
     }
     for (term, expr) in doc["column_mappings"].as_object().unwrap() {
         let expr = expr.as_str().unwrap();
         let refs = qualified_references(expr);
-        assert!(
-            !refs.is_empty(),
-            "column_mappings.{term}: names no table.column"
-        );
+        assert!(!refs.is_empty(), "column_mappings.{term}: names no table.column");
         for reference in refs {
-            assert!(
-                column_exists(&reference),
-                "column_mappings.{term}: unknown column {reference} in {expr}"
-            );
+            assert!(column_exists(&reference), "column_mappings.{term}: unknown column {reference} in {expr}");
             checked += 1;
         }
     }
@@ -185,10 +120,7 @@ fn the_reference_scanner_finds_bad_columns() {
     assert!(!column_exists("products.product_name"));
     assert!(!column_exists("customers.customer_name"));
     let refs = qualified_references("customers.first_name || ' x.y ' || 1.5 || products.cost");
-    assert_eq!(
-        refs.into_iter().collect::<Vec<_>>(),
-        ["customers.first_name", "products.cost"]
-    );
+    assert_eq!(refs.into_iter().collect::<Vec<_>>(), ["customers.first_name", "products.cost"]);
 }
 
 #[test]
@@ -204,21 +136,13 @@ fn every_mapping_parses_as_an_expression() {
         let expr = expr.as_str().unwrap();
         assert!(!expr.contains(';'), "column_mappings.{term}: no statements");
         for (name, dialect) in &dialects {
-            let parsed = Parser::new(dialect.as_ref())
-                .try_with_sql(expr)
-                .and_then(|mut p| p.parse_expr());
-            assert!(
-                parsed.is_ok(),
-                "column_mappings.{term} ({name}): {expr}: {parsed:?}"
-            );
+            let parsed = Parser::new(dialect.as_ref()).try_with_sql(expr).and_then(|mut p| p.parse_expr());
+            assert!(parsed.is_ok(), "column_mappings.{term} ({name}): {expr}: {parsed:?}");
         }
         // As a select item in a full statement, to catch trailing garbage.
         let sql = format!("SELECT {expr} FROM t");
         let stmts = Parser::parse_sql(&GenericDialect {}, &sql);
-        assert!(
-            matches!(&stmts, Ok(s) if s.len() == 1),
-            "column_mappings.{term}: {sql}: {stmts:?}"
-        );
+        assert!(matches!(&stmts, Ok(s) if s.len() == 1), "column_mappings.{term}: {sql}: {stmts:?}");
     }
 }
 
@@ -227,18 +151,8 @@ fn mappings_carry_no_date_predicates() {
     let doc = document();
     for (term, expr) in doc["column_mappings"].as_object().unwrap() {
         let upper = expr.as_str().unwrap().to_ascii_uppercase();
-        for word in [
-            "DATE_TRUNC",
-            "INTERVAL",
-            "CURRENT_DATE",
-            "NOW(",
-            "STRFTIME",
-            "{DATE_COLUMN}",
-        ] {
-            assert!(
-                !upper.contains(word),
-                "column_mappings.{term} has a date predicate: {upper}"
-            );
+        for word in ["DATE_TRUNC", "INTERVAL", "CURRENT_DATE", "NOW(", "STRFTIME", "{DATE_COLUMN}"] {
+            assert!(!upper.contains(word), "column_mappings.{term} has a date predicate: {upper}");
         }
     }
 }
