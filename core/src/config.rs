@@ -1,14 +1,31 @@
 //! Configuration: the phase-3 `mcp_config.yaml` (DESIGN.md §2) plus environment
 //! variables.
 //!
-//! TYPES ONLY for now — loading (YAML with line numbers, `${VAR:-default}` expansion,
-//! `.env`, environment overrides) is being implemented.
+//! Loading:
+//! - [`Config::load`] reads a YAML file; [`Config::from_yaml_str`] parses text with an
+//!   explicit environment (for tests); [`Config::from_env`] follows `MCP_CONFIG_PATH` /
+//!   `MCP_SERVER_URL`.
+//! - `${VAR}` and `${VAR:-default}` are expanded in every string value (`$${` escapes);
+//!   numbers and booleans may come from expansions (`priority: ${PRIO:-10}`).
+//! - Every error is [`ErrorKind::ConfigError`](crate::ErrorKind::ConfigError) with a
+//!   message `"<file> line <n>: <field.path>: <reason>"`, e.g.
+//!   `mcp_config.yaml line 7: mcp_servers.database_mcp.priority: must be between 1 and 999, got 0`.
+//! - Unknown keys are ignored with a `tracing` warning.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+mod env;
+mod expand;
+mod locate;
+mod parse;
+#[cfg(test)]
+mod tests;
 
 /// How the core reaches one MCP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -183,7 +200,10 @@ impl std::fmt::Debug for LlmConfig {
 }
 
 /// Everything the engine needs to start.
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// `Default` is an empty server list, default orchestration, `enable_multi_mcp = true`,
+/// offline LLM.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Servers sorted by priority (lowest number first), then by `server_id`.
     pub servers: Vec<ServerConfig>,
@@ -197,4 +217,117 @@ pub struct Config {
     pub mcp_server_url: Option<String>,
     /// LLM settings.
     pub llm: LlmConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            servers: Vec::new(),
+            orchestration: OrchestrationConfig::default(),
+            enable_multi_mcp: true,
+            require_multi_mcp: false,
+            mcp_server_url: None,
+            llm: LlmConfig::default(),
+        }
+    }
+}
+
+/// An environment lookup: variable name → value.
+pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// The process environment, falling back to `./.env` (read with dotenvy) for variables
+/// that are not set. The process environment is never modified, so `.env` never
+/// overrides a variable already set.
+///
+/// Errors: `CONFIG_ERROR` when `.env` exists but cannot be read or parsed.
+pub fn process_env() -> Result<Box<EnvLookup>> {
+    let mut dotenv: BTreeMap<String, String> = BTreeMap::new();
+    match dotenvy::from_filename_iter(".env") {
+        Ok(iter) => {
+            for item in iter {
+                let (key, value) = item.map_err(|e| Error::config(format!(".env: {e}")).with_source(e))?;
+                dotenv.entry(key).or_insert(value);
+            }
+        }
+        Err(e) if e.not_found() => {}
+        Err(e) => return Err(Error::config(format!(".env: {e}")).with_source(e)),
+    }
+    Ok(Box::new(move |name: &str| std::env::var(name).ok().or_else(|| dotenv.get(name).cloned())))
+}
+
+impl Config {
+    /// Reads and parses a YAML configuration file (DESIGN.md §2), expanding `${VAR}` from
+    /// [`process_env`] and applying the environment variables (see
+    /// [`Config::apply_env`]).
+    ///
+    /// Errors: `CONFIG_ERROR` naming the file (unreadable), or as
+    /// [`Config::from_yaml_str`].
+    pub fn load(path: &Path) -> Result<Config> {
+        let env = process_env()?;
+        Self::load_with(path, &*env)
+    }
+
+    /// [`Config::load`] with an explicit environment.
+    pub fn load_with(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!("cannot read configuration file {}: {e}", path.display())).with_source(e)
+        })?;
+        Self::from_yaml_str(&text, &path.display().to_string(), env)
+    }
+
+    /// Parses configuration text. `source` names it in error messages (usually the path);
+    /// `env` resolves `${VAR}` and the variables applied by [`Config::apply_env`].
+    ///
+    /// Servers get `server_id` from their map key, a transport inferred when absent
+    /// (`command` → stdio; a URL ending in `/sse` → sse; else streamable_http) and are
+    /// sorted by `(priority, server_id)`.
+    ///
+    /// Errors (`CONFIG_ERROR`, naming file, field path and line): YAML syntax; an unset
+    /// `${VAR}` without default; wrong types; `priority` outside 1..=999; `timeout` ≤ 0;
+    /// `streamable_http`/`sse` without `url`; `stdio` without `command`; unknown
+    /// `transport`; a missing `mcp_servers` section; bad environment variables.
+    pub fn from_yaml_str(text: &str, source: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let mut config = parse::Parser::new(text, source, env).parse()?;
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    /// The configuration the environment describes ([`process_env`], i.e. with `.env`):
+    /// see [`Config::from_env_with`].
+    pub fn from_env() -> Result<Config> {
+        let env = process_env()?;
+        Self::from_env_with(&*env)
+    }
+
+    /// `MCP_CONFIG_PATH` set → that file ([`Config::load_with`]); else `MCP_SERVER_URL`
+    /// set → one Database MCP server (`server_id` `database_mcp`, priority 10,
+    /// capabilities `execute_query`, `list_resources`); else no servers. The environment
+    /// variables are applied in every case.
+    pub fn from_env_with(env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let path = env("MCP_CONFIG_PATH").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+        if let Some(path) = path {
+            return Self::load_with(Path::new(&path), env);
+        }
+        let mut config = Config::default();
+        config.apply_env(env)?;
+        if let Some(url) = &config.mcp_server_url {
+            config.servers = vec![env::single_server(url)?];
+        }
+        Ok(config)
+    }
+
+    /// Applies DESIGN.md §2 variables: `ENABLE_MULTI_MCP` (default true),
+    /// `REQUIRE_MULTI_MCP` (default false), `MCP_SERVER_URL` → `mcp_server_url`,
+    /// `LLM_PROVIDER` / `LLM_MODEL` / `LLM_BASE_URL` and the provider's key
+    /// (`OPENROUTER_API_KEY`, `GEMINI_API_KEY`, `OPENAI_API_KEY`). Empty values count as
+    /// unset.
+    ///
+    /// Without `LLM_PROVIDER` the provider is the first whose key is set (OpenRouter,
+    /// Gemini, OpenAI), else offline. Errors (`CONFIG_ERROR`): a boolean other than
+    /// true/false/1/0/yes/no/on/off; an unknown provider; a provider named without its
+    /// key (except `openai` with `LLM_BASE_URL`, for local OpenAI-compatible servers);
+    /// a URL not starting with http:// or https://.
+    pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+        env::apply(self, env)
+    }
 }
