@@ -283,3 +283,28 @@ mod tests {
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
     }
 }
+
+#[cfg(test)]
+mod read_only_tests {
+    use super::*;
+
+    /// Defence in depth: even a write that skipped the guard cannot change the file.
+    #[tokio::test]
+    async fn connection_refuses_writes_without_the_guard() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 10).expect("date");
+        crate::sample::create(&path, date).await.expect("sample");
+        let opts = DbOptions::default();
+        let db = SqliteBackend::open(path.to_str().expect("utf-8"), &opts).await.expect("open");
+        for sql in ["DELETE FROM orders", "CREATE TABLE x (a)", "PRAGMA query_only = OFF; DELETE FROM orders"] {
+            let _ = db.execute(sql, &opts).await;
+        }
+        let err = db.execute("DELETE FROM orders", &opts).await.expect_err("write must fail");
+        assert!(matches!(err, QueryError::Failed(ref m) if m.contains("readonly") || m.contains("read-only")), "{err}");
+        let out = db.execute("SELECT count(*) FROM orders", &opts).await.expect("count");
+        assert_eq!(out.rows[0][0], serde_json::json!(2000));
+        let out = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'x'", &opts).await.expect("count");
+        assert_eq!(out.rows[0][0], serde_json::json!(0));
+    }
+}
