@@ -7,8 +7,8 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolResult, ContentBlock, Implementation, ListResourcesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ResourceContents,
-    ServerCapabilities, ServerConfig,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
@@ -64,7 +64,10 @@ impl std::fmt::Debug for DatabaseServer {
 /// `options.timeout`.
 pub async fn connect(db: &str, options: DbOptions) -> Result<DatabaseServer, DbError> {
     let backend = Backend::connect(db, &options).await?;
-    Ok(DatabaseServer { inner: Arc::new(Inner { backend, options }), tool_router: DatabaseServer::tool_router() })
+    Ok(DatabaseServer {
+        inner: Arc::new(Inner { backend, options }),
+        tool_router: DatabaseServer::tool_router(),
+    })
 }
 
 impl DatabaseServer {
@@ -114,13 +117,20 @@ impl DatabaseServer {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "execute_query ok"
                 );
-                let value = serde_json::to_value(&output)
-                    .map_err(|e| ErrorData::internal_error(format!("cannot serialise result: {e}"), None))?;
+                let value = serde_json::to_value(&output).map_err(|e| {
+                    ErrorData::internal_error(format!("cannot serialise result: {e}"), None)
+                })?;
                 Ok(CallToolResult::structured(value))
             }
             Err(e) => {
-                tracing::info!(code = e.code(), elapsed_ms = started.elapsed().as_millis() as u64, "execute_query failed");
-                Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]))
+                tracing::info!(
+                    code = e.code(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "execute_query failed"
+                );
+                Ok(CallToolResult::error(vec![ContentBlock::text(
+                    e.to_string(),
+                )]))
             }
         }
     }
@@ -159,15 +169,20 @@ impl ServerHandler for DatabaseServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         if request.uri != SCHEMA_URI {
-            return Err(ErrorData::resource_not_found(format!("unknown resource: {}", request.uri), None));
+            return Err(ErrorData::resource_not_found(
+                format!("unknown resource: {}", request.uri),
+                None,
+            ));
         }
-        let schema = self
-            .schema()
-            .await
-            .map_err(|e| ErrorData::internal_error(format!("schema introspection failed: {e}"), None))?;
-        let body = serde_json::to_string(&schema)
-            .map_err(|e| ErrorData::internal_error(format!("cannot serialise schema: {e}"), None))?;
-        Ok(ReadResourceResult::new(vec![ResourceContents::text(body, request.uri).with_mime_type("application/json")])
-            .into())
+        let schema = self.schema().await.map_err(|e| {
+            ErrorData::internal_error(format!("schema introspection failed: {e}"), None)
+        })?;
+        let body = serde_json::to_string(&schema).map_err(|e| {
+            ErrorData::internal_error(format!("cannot serialise schema: {e}"), None)
+        })?;
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(body, request.uri).with_mime_type("application/json"),
+        ])
+        .into())
     }
 }
