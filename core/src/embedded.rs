@@ -28,7 +28,7 @@ pub(crate) async fn prepare(data_dir: &Path) -> Result<(Config, HashMap<String, 
             .with_source(e)
     })?;
     let db_path = data_dir.join(SAMPLE_DB_FILE);
-    talk2tables_database_mcp::sample::ensure(&db_path).map_err(|e| {
+    talk2tables_database_mcp::sample::ensure(&db_path).await.map_err(|e| {
         Error::new(ErrorKind::ConfigError, format!("cannot create the sample database {}: {e}", db_path.display()))
             .with_source(e)
     })?;
