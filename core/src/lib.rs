@@ -9,7 +9,10 @@
 pub mod config;
 pub(crate) mod context;
 pub mod error;
+pub(crate) mod generate;
+pub(crate) mod resolve;
 pub mod response;
+pub(crate) mod sql;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
