@@ -246,7 +246,7 @@ async fn academic_questions() {
     check(&pool, &ctx, "Top 5 publications by citation number",
         "SELECT title, citation_num FROM publication ORDER BY citation_num DESC LIMIT 5", true).await;
     check(&pool, &ctx, "average citation_num of publications", "SELECT AVG(citation_num) FROM publication", false).await;
-    check(&pool, &ctx, "publications in 2015", "SELECT * FROM publication WHERE year = 2015", false).await;
+    check(&pool, &ctx, "publications in 2021", "SELECT * FROM publication WHERE year = 2021", false).await;
     check(&pool, &ctx, "How many authors per organization?",
         "SELECT o.oid, o.name, COUNT(DISTINCT a.aid) FROM author a JOIN organization o ON o.oid = a.oid GROUP BY 1, 2", false).await;
 }

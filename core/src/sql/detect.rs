@@ -7,8 +7,7 @@ use talk2tables_common::Dialect;
 const STATEMENT_STARTS: &[&str] = &[
     "select", "with", "insert", "update", "delete", "drop", "create", "alter", "attach", "detach",
     "pragma", "truncate", "replace", "grant", "revoke", "vacuum", "explain", "values", "merge",
-    "call", "exec", "execute", "set", "begin", "commit", "rollback", "show", "describe", "use",
-    "lock", "unlock", "copy", "analyze", "reindex", "savepoint", "release", "start", "table",
+    "exec", "execute", "begin", "commit", "rollback", "copy", "reindex", "savepoint",
 ];
 
 /// Keywords whose near-misses (`FORM`, `WHER`, `GROPU`) mark SQL with a typo.
@@ -18,7 +17,9 @@ const CLAUSE_KEYWORDS: &[&str] = &["from", "where", "group", "order", "join", "l
 ///
 /// The rule:
 /// 1. The first word must start an SQL statement (`SELECT`, `WITH`, `DELETE`, `DROP`,
-///    `ATTACH`, `PRAGMA`, …) and the whole input must parse with the `dialect` (or, for
+///    `ATTACH`, `PRAGMA`, …; words that also start English sentences — SHOW, DESCRIBE,
+///    EXPLAIN, SET, USE, TABLE, CALL, START, LOCK — are deliberately not in the list, so
+///    "Show me total sales" is prose) and the whole input must parse with the `dialect` (or, for
 ///    statements the dialect's parser does not know, the generic one) as exactly one
 ///    statement (a trailing `;` is fine). "Show me total sales", "describe the sales
 ///    trend", "please delete nothing" and "select the best customers for me" do not
