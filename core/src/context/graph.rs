@@ -1,8 +1,8 @@
 //! The join graph of a schema: declared foreign keys plus inferred ones, and the
 //! shortest join paths between tables.
 
-use std::collections::{BTreeSet, BinaryHeap};
 use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use super::TableInfo;
 use talk2tables_common::DatabaseSchema;
@@ -34,8 +34,17 @@ fn push_both(edges: &mut Vec<Edge>, a: usize, a_col: &str, b: usize, b_col: &str
         return;
     }
     for (x, xc, y, yc) in [(a, a_col, b, b_col), (b, b_col, a, a_col)] {
-        if !edges.iter().any(|e| e.a == x && e.b == y && e.a_col == xc && e.b_col == yc) {
-            edges.push(Edge { a: x, a_col: xc.to_string(), b: y, b_col: yc.to_string(), cost });
+        if !edges
+            .iter()
+            .any(|e| e.a == x && e.b == y && e.a_col == xc && e.b_col == yc)
+        {
+            edges.push(Edge {
+                a: x,
+                a_col: xc.to_string(),
+                b: y,
+                b_col: yc.to_string(),
+                cost,
+            });
         }
     }
 }
@@ -43,21 +52,35 @@ fn push_both(edges: &mut Vec<Edge>, a: usize, a_col: &str, b: usize, b_col: &str
 /// Builds every edge: declared foreign keys; `x_id` → table `x`/`xs` key (or `id`);
 /// a column named like a table's key (`aid` in `author`) shared with other tables; other
 /// shared id-like columns (`…id`, `…_name`, `…_code`, `…_key`).
-pub(crate) fn build_edges(schema: &DatabaseSchema, tables: &[TableInfo], extra: &[(String, String, String, String)]) -> Vec<Edge> {
+pub(crate) fn build_edges(
+    schema: &DatabaseSchema,
+    tables: &[TableInfo],
+    extra: &[(String, String, String, String)],
+) -> Vec<Edge> {
     let mut edges = Vec::new();
-    let idx = |name: &str| schema.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name));
+    let idx = |name: &str| {
+        schema
+            .tables
+            .iter()
+            .position(|t| t.name.eq_ignore_ascii_case(name))
+    };
     for (i, t) in schema.tables.iter().enumerate() {
         for fk in &t.foreign_keys {
-            if let (Some(j), Some(c), Some(rc)) = (idx(&fk.references_table), fk.columns.first(), fk.references_columns.first()) {
+            if let (Some(j), Some(c), Some(rc)) = (
+                idx(&fk.references_table),
+                fk.columns.first(),
+                fk.references_columns.first(),
+            ) {
                 push_both(&mut edges, i, c, j, rc, 10);
             }
         }
     }
     for (ta, ca, tb, cb) in extra {
-        if let (Some(a), Some(b)) = (idx(ta), idx(tb)) {
-            if schema.tables[a].column(ca).is_some() && schema.tables[b].column(cb).is_some() {
-                push_both(&mut edges, a, ca, b, cb, 10);
-            }
+        if let (Some(a), Some(b)) = (idx(ta), idx(tb))
+            && schema.tables[a].column(ca).is_some()
+            && schema.tables[b].column(cb).is_some()
+        {
+            push_both(&mut edges, a, ca, b, cb, 10);
         }
     }
     for (i, t) in tables.iter().enumerate() {
@@ -70,7 +93,12 @@ pub(crate) fn build_edges(schema: &DatabaseSchema, tables: &[TableInfo], extra: 
                     }
                     let n = u.name.to_lowercase();
                     if n == stem || crate::resolve::text::singular(&n) == stem {
-                        let target = u.key.clone().or_else(|| u.columns.iter().find(|k| k.name.eq_ignore_ascii_case("id")).map(|k| k.name.clone()));
+                        let target = u.key.clone().or_else(|| {
+                            u.columns
+                                .iter()
+                                .find(|k| k.name.eq_ignore_ascii_case("id"))
+                                .map(|k| k.name.clone())
+                        });
                         if let Some(k) = target {
                             push_both(&mut edges, i, &c.name, j, &k, 11);
                         }
@@ -82,14 +110,29 @@ pub(crate) fn build_edges(schema: &DatabaseSchema, tables: &[TableInfo], extra: 
     for (i, t) in tables.iter().enumerate() {
         for c in &t.columns {
             let lower = c.name.to_lowercase();
-            let id_like = lower.ends_with("id") && lower.len() > 2 || ["_name", "_code", "_key"].iter().any(|s| lower.ends_with(s));
+            let id_like = lower.ends_with("id") && lower.len() > 2
+                || ["_name", "_code", "_key"]
+                    .iter()
+                    .any(|s| lower.ends_with(s));
             if !id_like {
                 continue;
             }
             for (j, u) in tables.iter().enumerate().skip(i + 1) {
-                if let Some(d) = u.columns.iter().find(|d| d.name.eq_ignore_ascii_case(&c.name)) {
-                    let owner = t.key.as_deref() == Some(c.name.as_str()) || u.key.as_deref() == Some(d.name.as_str());
-                    push_both(&mut edges, i, &c.name, j, &d.name, if owner { 12 } else { 16 });
+                if let Some(d) = u
+                    .columns
+                    .iter()
+                    .find(|d| d.name.eq_ignore_ascii_case(&c.name))
+                {
+                    let owner = t.key.as_deref() == Some(c.name.as_str())
+                        || u.key.as_deref() == Some(d.name.as_str());
+                    push_both(
+                        &mut edges,
+                        i,
+                        &c.name,
+                        j,
+                        &d.name,
+                        if owner { 12 } else { 16 },
+                    );
                 }
             }
         }
@@ -125,7 +168,12 @@ fn shortest(edges: &[Edge], n: usize, from: usize) -> (Vec<Option<u32>>, Vec<Opt
 /// A join tree rooted at `base` reaching every table of `needed`: the union of the
 /// cheapest paths, in the order tables are first reached. `None` when some table cannot
 /// be reached.
-pub(crate) fn join_tree(edges: &[Edge], n: usize, base: usize, needed: &BTreeSet<usize>) -> Option<Vec<JoinStep>> {
+pub(crate) fn join_tree(
+    edges: &[Edge],
+    n: usize,
+    base: usize,
+    needed: &BTreeSet<usize>,
+) -> Option<Vec<JoinStep>> {
     let mut steps: Vec<JoinStep> = Vec::new();
     let mut in_tree: BTreeSet<usize> = BTreeSet::from([base]);
     for &target in needed {
@@ -136,10 +184,10 @@ pub(crate) fn join_tree(edges: &[Edge], n: usize, base: usize, needed: &BTreeSet
         let mut best: Option<(u32, usize, Vec<Option<usize>>)> = None;
         for &root in &in_tree {
             let (dist, prev) = shortest(edges, n, root);
-            if let Some(d) = dist[target] {
-                if best.as_ref().is_none_or(|(bd, _, _)| d < *bd) {
-                    best = Some((d, root, prev));
-                }
+            if let Some(d) = dist[target]
+                && best.as_ref().is_none_or(|(bd, _, _)| d < *bd)
+            {
+                best = Some((d, root, prev));
             }
         }
         let (_, root, prev) = best?;
@@ -152,7 +200,12 @@ pub(crate) fn join_tree(edges: &[Edge], n: usize, base: usize, needed: &BTreeSet
         }
         for e in path.into_iter().rev() {
             if in_tree.insert(e.b) {
-                steps.push(JoinStep { table: e.b, col: e.b_col, other: e.a, other_col: e.a_col });
+                steps.push(JoinStep {
+                    table: e.b,
+                    col: e.b_col,
+                    other: e.a,
+                    other_col: e.a_col,
+                });
             }
         }
     }
@@ -163,7 +216,11 @@ pub(crate) fn join_tree(edges: &[Edge], n: usize, base: usize, needed: &BTreeSet
 /// with a date column".
 pub(crate) fn by_distance(edges: &[Edge], n: usize, from: usize) -> Vec<usize> {
     let (dist, _) = shortest(edges, n, from);
-    let mut reached: Vec<(u32, usize)> = dist.iter().enumerate().filter_map(|(i, d)| d.map(|d| (d, i))).collect();
+    let mut reached: Vec<(u32, usize)> = dist
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (d, i)))
+        .collect();
     reached.sort();
     reached.into_iter().map(|(_, i)| i).collect()
 }

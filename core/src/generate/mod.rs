@@ -32,6 +32,10 @@ pub(crate) struct Generated {
 ///
 /// Errors: `UNANSWERABLE` naming what could not be found (no table or measure matched,
 /// or the thing counted/aggregated is not in the schema).
-pub(crate) fn generate_offline(question: &str, ctx: &Context, resolution: &Resolution) -> crate::Result<Generated> {
+pub(crate) fn generate_offline(
+    question: &str,
+    ctx: &Context,
+    resolution: &Resolution,
+) -> crate::Result<Generated> {
     offline::generate(question, ctx, resolution)
 }

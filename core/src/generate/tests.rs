@@ -4,20 +4,32 @@
 use chrono::Utc;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
-use talk2tables_common::{ColumnSchema, DatabaseSchema, Dialect, ForeignKey, QueryOutput, TableSchema};
+use talk2tables_common::{
+    ColumnSchema, DatabaseSchema, Dialect, ForeignKey, QueryOutput, TableSchema,
+};
 
 use crate::context::{Context, FetchedResource};
 use crate::error::ErrorKind;
 use crate::resolve::resolve;
 
 async fn pool(script: &str) -> SqlitePool {
-    let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
-    sqlx::raw_sql(AssertSqlSafe(script.to_string())).execute(&pool).await.unwrap();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .unwrap();
+    sqlx::raw_sql(AssertSqlSafe(script.to_string()))
+        .execute(&pool)
+        .await
+        .unwrap();
     pool
 }
 
 async fn rows(pool: &SqlitePool, sql: &str) -> Vec<Vec<String>> {
-    let out = sqlx::query(AssertSqlSafe(sql.to_string())).fetch_all(pool).await.unwrap_or_else(|e| panic!("{e}\n{sql}"));
+    let out = sqlx::query(AssertSqlSafe(sql.to_string()))
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{sql}"));
     out.iter()
         .map(|r| {
             (0..r.len())
@@ -46,7 +58,12 @@ async fn introspect(pool: &SqlitePool) -> DatabaseSchema {
             .unwrap();
     let mut tables = Vec::new();
     for name in names {
-        let cols = sqlx::query(AssertSqlSafe(format!("SELECT name, type, \"notnull\", pk FROM pragma_table_info('{name}')"))).fetch_all(pool).await.unwrap();
+        let cols = sqlx::query(AssertSqlSafe(format!(
+            "SELECT name, type, \"notnull\", pk FROM pragma_table_info('{name}')"
+        )))
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let columns: Vec<ColumnSchema> = cols
             .iter()
             .map(|c| ColumnSchema {
@@ -56,26 +73,62 @@ async fn introspect(pool: &SqlitePool) -> DatabaseSchema {
                 primary_key: c.get::<i64, _>("pk") > 0,
             })
             .collect();
-        let fks = sqlx::query(AssertSqlSafe(format!("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list('{name}')"))).fetch_all(pool).await.unwrap();
+        let fks = sqlx::query(AssertSqlSafe(format!(
+            "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list('{name}')"
+        )))
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let foreign_keys = fks
             .iter()
-            .map(|f| ForeignKey { columns: vec![f.get("from")], references_table: f.get("table"), references_columns: vec![f.get("to")] })
+            .map(|f| ForeignKey {
+                columns: vec![f.get("from")],
+                references_table: f.get("table"),
+                references_columns: vec![f.get("to")],
+            })
             .collect();
-        let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{name}\""))).fetch_one(pool).await.unwrap();
-        let primary_key = columns.iter().filter(|c| c.primary_key).map(|c| c.name.clone()).collect();
-        tables.push(TableSchema { name, columns, primary_key, foreign_keys, row_count: Some(count as u64) });
+        let count: i64 =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{name}\"")))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        let primary_key = columns
+            .iter()
+            .filter(|c| c.primary_key)
+            .map(|c| c.name.clone())
+            .collect();
+        tables.push(TableSchema {
+            name,
+            columns,
+            primary_key,
+            foreign_keys,
+            row_count: Some(count as u64),
+        });
     }
-    DatabaseSchema { dialect: Dialect::Sqlite, tables }
+    DatabaseSchema {
+        dialect: Dialect::Sqlite,
+        tables,
+    }
 }
 
 fn resource(server: &str, uri: &str, text: String) -> FetchedResource {
-    FetchedResource { server_id: server.into(), uri: uri.into(), name: uri.into(), mime_type: Some("application/json".into()), text }
+    FetchedResource {
+        server_id: server.into(),
+        uri: uri.into(),
+        name: uri.into(),
+        mime_type: Some("application/json".into()),
+        text,
+    }
 }
 
 /// Builds the context as the pipeline would: resources, then the value probes run.
 async fn context(pool: &SqlitePool, metadata: &[(&str, String)]) -> Context {
     let schema = introspect(pool).await;
-    let mut res = vec![resource("database_mcp", "database://schema", serde_json::to_string(&schema).unwrap())];
+    let mut res = vec![resource(
+        "database_mcp",
+        "database://schema",
+        serde_json::to_string(&schema).unwrap(),
+    )];
     for (uri, text) in metadata {
         res.push(resource("product_metadata_mcp", uri, text.clone()));
     }
@@ -85,7 +138,10 @@ async fn context(pool: &SqlitePool, metadata: &[(&str, String)]) -> Context {
         let output = QueryOutput {
             columns: vec![probe.column.clone()],
             row_count: got.len(),
-            rows: got.into_iter().map(|r| r.into_iter().map(serde_json::Value::String).collect()).collect(),
+            rows: got
+                .into_iter()
+                .map(|r| r.into_iter().map(serde_json::Value::String).collect())
+                .collect(),
             truncated: false,
             total_rows: None,
         };
@@ -102,12 +158,19 @@ async fn check(pool: &SqlitePool, ctx: &Context, q: &str, expected: &str, ordere
     let sql = crate::sql::validate::with_default_limit(&g.sql, Dialect::Sqlite, 1000).unwrap();
     let mut got = rows(pool, &sql).await;
     let mut want = rows(pool, expected).await;
-    assert!(!want.is_empty(), "expected query returns no rows: {expected}");
+    assert!(
+        !want.is_empty(),
+        "expected query returns no rows: {expected}"
+    );
     if !ordered {
         got.sort();
         want.sort();
     }
-    assert_eq!(got, want, "\nquestion: {q}\ngenerated:\n{}\nexplanation: {}", g.sql, g.explanation);
+    assert_eq!(
+        got, want,
+        "\nquestion: {q}\ngenerated:\n{}\nexplanation: {}",
+        g.sql, g.explanation
+    );
     g.sql
 }
 
@@ -172,7 +235,10 @@ fn sample_metadata() -> Vec<(&'static str, String)> {
         "profit margin": "products.cost - products.price",
         "this month": "DATE_TRUNC('month', {date_column}) = DATE_TRUNC('month', CURRENT_DATE)"},
         "description": "Column mappings"});
-    vec![("product-aliases://list", aliases.to_string()), ("column-mappings://list", mappings.to_string())]
+    vec![
+        ("product-aliases://list", aliases.to_string()),
+        ("column-mappings://list", mappings.to_string()),
+    ]
 }
 
 #[tokio::test]
@@ -182,9 +248,23 @@ async fn sample_database_questions() {
     let q = "Show me total sales for abracadabra this month";
     let r = resolve(q, &ctx, Utc::now().date_naive());
     let ents = r.entities();
-    assert!(ents.iter().any(|e| e.original_term == "abracadabra" && e.resolved_value == "123" && e.entity_type == "product" && e.source == "product_metadata_mcp"), "{ents:?}");
-    assert!(ents.iter().any(|e| e.entity_type == "date_range" && e.source == "core"), "{ents:?}");
-    assert!(ents.iter().any(|e| e.entity_type == "business_term" && e.original_term == "sales"), "{ents:?}");
+    assert!(
+        ents.iter().any(|e| e.original_term == "abracadabra"
+            && e.resolved_value == "123"
+            && e.entity_type == "product"
+            && e.source == "product_metadata_mcp"),
+        "{ents:?}"
+    );
+    assert!(
+        ents.iter()
+            .any(|e| e.entity_type == "date_range" && e.source == "core"),
+        "{ents:?}"
+    );
+    assert!(
+        ents.iter()
+            .any(|e| e.entity_type == "business_term" && e.original_term == "sales"),
+        "{ents:?}"
+    );
     let sql = check(&pool, &ctx, q,
         "SELECT SUM(oi.quantity * oi.unit_price) FROM order_items oi JOIN orders o ON o.order_id = oi.order_id
          WHERE oi.product_id = 123 AND o.order_date >= date('now','start of month')", false).await;
@@ -193,47 +273,152 @@ async fn sample_database_questions() {
     // typo in the alias
     check(&pool, &ctx, "total sales for abracadabr this month",
         "SELECT SUM(quantity * unit_price) FROM order_items oi JOIN orders o USING(order_id) WHERE product_id = 123 AND o.order_date >= date('now','start of month')", false).await;
-    check(&pool, &ctx, "How many customers are there?", "SELECT COUNT(*) FROM customers", false).await;
-    check(&pool, &ctx, "How many orders were cancelled?", "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'", false).await;
+    check(
+        &pool,
+        &ctx,
+        "How many customers are there?",
+        "SELECT COUNT(*) FROM customers",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "How many orders were cancelled?",
+        "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'",
+        false,
+    )
+    .await;
     check(&pool, &ctx, "Top 5 products by revenue",
         "SELECT p.product_id, p.name, SUM(oi.quantity * oi.unit_price) AS r FROM order_items oi JOIN products p USING(product_id)
          GROUP BY 1, 2 ORDER BY r DESC LIMIT 5", true).await;
     check(&pool, &ctx, "Total sales per category",
         "SELECT p.category, SUM(oi.quantity * oi.unit_price) FROM order_items oi JOIN products p USING(product_id) GROUP BY 1", false).await;
-    check(&pool, &ctx, "Number of orders per month",
-        "SELECT strftime('%Y-%m', order_date), COUNT(*) FROM orders GROUP BY 1", false).await;
+    check(
+        &pool,
+        &ctx,
+        "Number of orders per month",
+        "SELECT strftime('%Y-%m', order_date), COUNT(*) FROM orders GROUP BY 1",
+        false,
+    )
+    .await;
     check(&pool, &ctx, "Average order value by country",
         "SELECT c.country, AVG(o.total_amount) FROM orders o JOIN customers c USING(customer_id) GROUP BY 1", false).await;
-    check(&pool, &ctx, "What is the average price of products in the Electronics category?",
-        "SELECT AVG(price) FROM products WHERE category = 'Electronics'", false).await;
+    check(
+        &pool,
+        &ctx,
+        "What is the average price of products in the Electronics category?",
+        "SELECT AVG(price) FROM products WHERE category = 'Electronics'",
+        false,
+    )
+    .await;
     check(&pool, &ctx, "orders last month",
         "SELECT * FROM orders WHERE order_date >= date('now','start of month','-1 months') AND order_date < date('now','start of month')", false).await;
-    check(&pool, &ctx, "10 most expensive products", "SELECT name, price FROM products ORDER BY price DESC LIMIT 10", true).await;
-    check(&pool, &ctx, "products with price over 100", "SELECT * FROM products WHERE price > 100", false).await;
-    check(&pool, &ctx, "products with price between 20 and 90", "SELECT * FROM products WHERE price BETWEEN 20 AND 90", false).await;
+    check(
+        &pool,
+        &ctx,
+        "10 most expensive products",
+        "SELECT name, price FROM products ORDER BY price DESC LIMIT 10",
+        true,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "products with price over 100",
+        "SELECT * FROM products WHERE price > 100",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "products with price between 20 and 90",
+        "SELECT * FROM products WHERE price BETWEEN 20 AND 90",
+        false,
+    )
+    .await;
     unanswerable(&ctx, "How many employees are there?");
     unanswerable(&ctx, "what is the weather in Paris");
 }
 
 fn public_db(file: &str) -> String {
     let path = format!("/work/shared/data/public-dbs/{file}");
-    std::fs::read_to_string(path).unwrap().replace("public.", "")
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("public.", "")
 }
 
 #[tokio::test]
 async fn restaurants_questions() {
     let pool = pool(&public_db("restaurants.sql")).await;
     let ctx = context(&pool, &[]).await;
-    check(&pool, &ctx, "How many restaurants are there?", "SELECT COUNT(*) FROM restaurant", false).await;
-    check(&pool, &ctx, "What is the average rating of restaurants?", "SELECT AVG(rating) FROM restaurant", false).await;
-    check(&pool, &ctx, "How many Italian restaurants are there?", "SELECT COUNT(*) FROM restaurant WHERE food_type = 'Italian'", false).await;
-    check(&pool, &ctx, "restaurants that serve Italian food", "SELECT * FROM restaurant WHERE food_type = 'Italian'", false).await;
-    check(&pool, &ctx, "Top 3 restaurants by rating", "SELECT name, rating FROM restaurant ORDER BY rating DESC LIMIT 3", true).await;
-    check(&pool, &ctx, "Number of restaurants per city", "SELECT city_name, COUNT(*) FROM restaurant GROUP BY 1", false).await;
-    check(&pool, &ctx, "restaurants in San Francisco", "SELECT * FROM restaurant WHERE city_name = 'San Francisco'", false).await;
+    check(
+        &pool,
+        &ctx,
+        "How many restaurants are there?",
+        "SELECT COUNT(*) FROM restaurant",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "What is the average rating of restaurants?",
+        "SELECT AVG(rating) FROM restaurant",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "How many Italian restaurants are there?",
+        "SELECT COUNT(*) FROM restaurant WHERE food_type = 'Italian'",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "restaurants that serve Italian food",
+        "SELECT * FROM restaurant WHERE food_type = 'Italian'",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "Top 3 restaurants by rating",
+        "SELECT name, rating FROM restaurant ORDER BY rating DESC LIMIT 3",
+        true,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "Number of restaurants per city",
+        "SELECT city_name, COUNT(*) FROM restaurant GROUP BY 1",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "restaurants in San Francisco",
+        "SELECT * FROM restaurant WHERE city_name = 'San Francisco'",
+        false,
+    )
+    .await;
     check(&pool, &ctx, "How many restaurants are in California?",
         "SELECT COUNT(DISTINCT r.id) FROM restaurant r JOIN geographic g ON g.city_name = r.city_name WHERE g.region = 'California'", false).await;
-    check(&pool, &ctx, "restaurants with rating above 4.4", "SELECT * FROM restaurant WHERE rating > 4.4", false).await;
+    check(
+        &pool,
+        &ctx,
+        "restaurants with rating above 4.4",
+        "SELECT * FROM restaurant WHERE rating > 4.4",
+        false,
+    )
+    .await;
     unanswerable(&ctx, "How many employees are there?");
 }
 
@@ -241,12 +426,46 @@ async fn restaurants_questions() {
 async fn academic_questions() {
     let pool = pool(&public_db("academic.sql")).await;
     let ctx = context(&pool, &[]).await;
-    check(&pool, &ctx, "How many authors are there?", "SELECT COUNT(*) FROM author", false).await;
-    check(&pool, &ctx, "Number of publications per year", "SELECT year, COUNT(*) FROM publication GROUP BY year", false).await;
-    check(&pool, &ctx, "Top 5 publications by citation number",
-        "SELECT title, citation_num FROM publication ORDER BY citation_num DESC LIMIT 5", true).await;
-    check(&pool, &ctx, "average citation_num of publications", "SELECT AVG(citation_num) FROM publication", false).await;
-    check(&pool, &ctx, "publications in 2021", "SELECT * FROM publication WHERE year = 2021", false).await;
+    check(
+        &pool,
+        &ctx,
+        "How many authors are there?",
+        "SELECT COUNT(*) FROM author",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "Number of publications per year",
+        "SELECT year, COUNT(*) FROM publication GROUP BY year",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "Top 5 publications by citation number",
+        "SELECT title, citation_num FROM publication ORDER BY citation_num DESC LIMIT 5",
+        true,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "average citation_num of publications",
+        "SELECT AVG(citation_num) FROM publication",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "publications in 2021",
+        "SELECT * FROM publication WHERE year = 2021",
+        false,
+    )
+    .await;
     check(&pool, &ctx, "How many authors per organization?",
         "SELECT o.oid, o.name, COUNT(DISTINCT a.aid) FROM author a JOIN organization o ON o.oid = a.oid GROUP BY 1, 2", false).await;
 }
@@ -267,19 +486,66 @@ INSERT INTO loans VALUES (1,1,'bob',date('now')),(2,3,'eve',date('now','start of
 async fn library_questions() {
     let pool = pool(LIBRARY).await;
     let ctx = context(&pool, &[]).await;
-    check(&pool, &ctx, "How many books are there?", "SELECT COUNT(*) FROM books", false).await;
-    check(&pool, &ctx, "Number of books per genre", "SELECT genre, COUNT(*) FROM books GROUP BY genre", false).await;
-    check(&pool, &ctx, "How many fantasy books?", "SELECT COUNT(*) FROM books WHERE genre = 'Fantasy'", false).await;
-    check(&pool, &ctx, "Top 2 books by pages", "SELECT title, pages FROM books ORDER BY pages DESC LIMIT 2", true).await;
+    check(
+        &pool,
+        &ctx,
+        "How many books are there?",
+        "SELECT COUNT(*) FROM books",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "Number of books per genre",
+        "SELECT genre, COUNT(*) FROM books GROUP BY genre",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "How many fantasy books?",
+        "SELECT COUNT(*) FROM books WHERE genre = 'Fantasy'",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "Top 2 books by pages",
+        "SELECT title, pages FROM books ORDER BY pages DESC LIMIT 2",
+        true,
+    )
+    .await;
     check(&pool, &ctx, "How many books per author?",
         "SELECT a.author_id, a.name, COUNT(DISTINCT b.book_id) FROM books b JOIN authors a USING(author_id) GROUP BY 1, 2", false).await;
-    check(&pool, &ctx, "average pages of books by country",
-        "SELECT a.country, AVG(b.pages) FROM books b JOIN authors a USING(author_id) GROUP BY 1", false).await;
+    check(
+        &pool,
+        &ctx,
+        "average pages of books by country",
+        "SELECT a.country, AVG(b.pages) FROM books b JOIN authors a USING(author_id) GROUP BY 1",
+        false,
+    )
+    .await;
     check(&pool, &ctx, "loans last month",
         "SELECT * FROM loans WHERE loaned_on >= date('now','start of month','-1 months') AND loaned_on < date('now','start of month')", false).await;
-    check(&pool, &ctx, "books published in 1987", "SELECT * FROM books WHERE published_year = 1987", false).await;
-    check(&pool, &ctx, "How many loans of fantasy books?",
-        "SELECT COUNT(*) FROM loans l JOIN books b USING(book_id) WHERE b.genre = 'Fantasy'", false).await;
+    check(
+        &pool,
+        &ctx,
+        "books published in 1987",
+        "SELECT * FROM books WHERE published_year = 1987",
+        false,
+    )
+    .await;
+    check(
+        &pool,
+        &ctx,
+        "How many loans of fantasy books?",
+        "SELECT COUNT(*) FROM loans l JOIN books b USING(book_id) WHERE b.genre = 'Fantasy'",
+        false,
+    )
+    .await;
     unanswerable(&ctx, "How many employees are there?");
 }
 

@@ -47,11 +47,18 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                 let (_, ch) = chars[j];
                 let prev_digit = j > i && chars[j - 1].1.is_ascii_digit();
                 let next_digit = chars.get(j + 1).is_some_and(|(_, n)| n.is_ascii_digit());
-                if ch.is_alphanumeric() {
+                let in_number = (ch == '.' || ch == '-')
+                    && prev_digit
+                    && next_digit
+                    && raw
+                        .chars()
+                        .all(|r| r.is_ascii_digit() || r == '.' || r == '-');
+                if ch.is_alphanumeric() || in_number {
                     raw.push(ch);
-                } else if (ch == '.' || ch == '-') && prev_digit && next_digit && raw.chars().all(|r| r.is_ascii_digit() || r == '.' || r == '-') {
-                    raw.push(ch);
-                } else if ch == '\'' && j > i && chars.get(j + 1).is_some_and(|(_, n)| n.is_alphabetic()) {
+                } else if ch == '\''
+                    && j > i
+                    && chars.get(j + 1).is_some_and(|(_, n)| n.is_alphabetic())
+                {
                     // what's → whats
                 } else {
                     break;
@@ -59,7 +66,12 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                 j += 1;
             }
             let end = chars.get(j).map_or(text.len(), |(b, _)| *b);
-            out.push(Token { norm: normalize_word(&raw), raw, start, end });
+            out.push(Token {
+                norm: normalize_word(&raw),
+                raw,
+                start,
+                end,
+            });
             i = j;
         } else if matches!(c, '<' | '>' | '=' | '!') {
             let mut j = i;
@@ -68,7 +80,12 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
             }
             let end = chars.get(j).map_or(text.len(), |(b, _)| *b);
             let raw = text[start..end].to_string();
-            out.push(Token { norm: raw.clone(), raw, start, end });
+            out.push(Token {
+                norm: raw.clone(),
+                raw,
+                start,
+                end,
+            });
             i = j;
         } else {
             i += 1;
@@ -107,7 +124,11 @@ pub(crate) fn singular(w: &str) -> String {
 /// Normalised words of an identifier or phrase: `order_items` → `["order", "item"]`,
 /// `magic wand pro` → `["magic", "wand", "pro"]`, `citationNum` stays one word.
 pub(crate) fn words(name: &str) -> Vec<String> {
-    tokenize(&name.replace('_', " ")).into_iter().filter(|t| !t.is_symbol()).map(|t| t.norm).collect()
+    tokenize(&name.replace('_', " "))
+        .into_iter()
+        .filter(|t| !t.is_symbol())
+        .map(|t| t.norm)
+        .collect()
 }
 
 /// Snake-case alias for a phrase (`average order value` → `average_order_value`),
@@ -116,7 +137,13 @@ pub(crate) fn snake(phrase: &str) -> String {
     let joined = tokenize(&phrase.replace('_', " "))
         .into_iter()
         .filter(|t| !t.is_symbol())
-        .map(|t| t.raw.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>())
+        .map(|t| {
+            t.raw
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+        })
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join("_");
@@ -130,20 +157,153 @@ pub(crate) fn snake(phrase: &str) -> String {
 /// Words that never name a table, column or value on their own.
 pub(crate) fn is_stop_word(norm: &str) -> bool {
     const STOP: &[&str] = &[
-        "a", "an", "the", "of", "in", "on", "at", "for", "to", "from", "by", "with", "and", "or", "is",
-        "are", "was", "were", "be", "been", "there", "what", "whats", "which", "who", "whom", "how",
-        "many", "much", "me", "show", "give", "list", "tell", "find", "get", "display", "all", "each",
-        "every", "per", "do", "doe", "does", "did", "have", "ha", "has", "that", "this", "these",
-        "those", "it", "its", "i", "we", "you", "my", "our", "your", "please", "can", "could",
-        "would", "should", "some", "any", "number", "count", "total", "sum", "average", "avg",
-        "mean", "top", "best", "worst", "bottom", "most", "least", "highest", "lowest", "max",
-        "maximum", "min", "minimum", "largest", "smallest", "biggest", "cheapest", "expensive",
-        "than", "more", "less", "fewer", "over", "under", "above", "below", "between", "equal",
-        "equals", "greater", "lower", "higher", "exceeding", "only", "where", "whose", "their",
-        "they", "them", "serve", "serving", "sold", "made", "about", "across", "into", "as",
-        "not", "no", "yes", "also", "just", "now", "then", "so", "up", "out", "if", "when",
-        "value", "amount", "record", "row", "entry", "data", "info", "information", "detail",
-        "overall", "across", "based", "along", "name", "s",
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "to",
+        "from",
+        "by",
+        "with",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "there",
+        "what",
+        "whats",
+        "which",
+        "who",
+        "whom",
+        "how",
+        "many",
+        "much",
+        "me",
+        "show",
+        "give",
+        "list",
+        "tell",
+        "find",
+        "get",
+        "display",
+        "all",
+        "each",
+        "every",
+        "per",
+        "do",
+        "doe",
+        "does",
+        "did",
+        "have",
+        "ha",
+        "has",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "i",
+        "we",
+        "you",
+        "my",
+        "our",
+        "your",
+        "please",
+        "can",
+        "could",
+        "would",
+        "should",
+        "some",
+        "any",
+        "number",
+        "count",
+        "total",
+        "sum",
+        "average",
+        "avg",
+        "mean",
+        "top",
+        "best",
+        "worst",
+        "bottom",
+        "most",
+        "least",
+        "highest",
+        "lowest",
+        "max",
+        "maximum",
+        "min",
+        "minimum",
+        "largest",
+        "smallest",
+        "biggest",
+        "cheapest",
+        "expensive",
+        "than",
+        "more",
+        "less",
+        "fewer",
+        "over",
+        "under",
+        "above",
+        "below",
+        "between",
+        "equal",
+        "equals",
+        "greater",
+        "lower",
+        "higher",
+        "exceeding",
+        "only",
+        "where",
+        "whose",
+        "their",
+        "they",
+        "them",
+        "serve",
+        "serving",
+        "sold",
+        "made",
+        "about",
+        "across",
+        "into",
+        "as",
+        "not",
+        "no",
+        "yes",
+        "also",
+        "just",
+        "now",
+        "then",
+        "so",
+        "up",
+        "out",
+        "if",
+        "when",
+        "value",
+        "amount",
+        "record",
+        "row",
+        "entry",
+        "data",
+        "info",
+        "information",
+        "detail",
+        "overall",
+        "across",
+        "based",
+        "along",
+        "name",
+        "s",
     ];
     STOP.contains(&norm)
 }
@@ -170,7 +330,23 @@ mod tests {
     fn tokens_and_singulars() {
         let t = tokenize("What's the avg price>=4.5 of Categories in 2025-01-01, order_items?");
         let norms: Vec<_> = t.iter().map(|t| t.norm.as_str()).collect();
-        assert_eq!(norms, ["what", "the", "avg", "price", ">=", "4.5", "of", "category", "in", "2025-01-01", "order", "item"]);
+        assert_eq!(
+            norms,
+            [
+                "what",
+                "the",
+                "avg",
+                "price",
+                ">=",
+                "4.5",
+                "of",
+                "category",
+                "in",
+                "2025-01-01",
+                "order",
+                "item"
+            ]
+        );
         assert_eq!(singular("status"), "status");
         assert_eq!(singular("sales"), "sale");
         assert_eq!(singular("cities"), "city");

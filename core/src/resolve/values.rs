@@ -9,7 +9,7 @@ use crate::context::Context;
 /// order. A span that is exactly a table's name is left for the generator.
 pub(crate) fn resolve_values(question: &str, ctx: &Context, r: &mut Resolution) {
     let mut entries: Vec<&crate::context::ValueEntry> = ctx.values.iter().collect();
-    entries.sort_by(|a, b| b.words.len().cmp(&a.words.len()));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.words.len()));
     let mentioned = |ti: usize, r: &Resolution| {
         let w = &ctx.tables[ti].words;
         !w.is_empty() && !r.find_phrase(w).is_empty()
@@ -18,7 +18,9 @@ pub(crate) fn resolve_values(question: &str, ctx: &Context, r: &mut Resolution) 
     while i < entries.len() {
         let e = entries[i];
         i += 1;
-        if e.words.len() == 1 && (super::text::is_stop_word(&e.words[0]) || e.words[0].chars().count() < 2) {
+        if e.words.len() == 1
+            && (super::text::is_stop_word(&e.words[0]) || e.words[0].chars().count() < 2)
+        {
             continue;
         }
         if ctx.tables.iter().any(|t| t.words == e.words) {
@@ -41,7 +43,11 @@ pub(crate) fn resolve_values(question: &str, ctx: &Context, r: &mut Resolution) 
             let lit = crate::sql::dialect::string_literal(ctx.dialect(), &value);
             let display = format!("{}.{} = {lit}", ctx.tables[columns[0].0].name, columns[0].1);
             let columns = columns.into_iter().map(|(t, c, _)| (t, c)).collect();
-            let kind = ResolvedKind::Value { columns, value, display };
+            let kind = ResolvedKind::Value {
+                columns,
+                value,
+                display,
+            };
             r.take(question, span, kind, &ctx.schema_source);
         }
     }

@@ -5,13 +5,39 @@ use talk2tables_common::Dialect;
 
 /// First words that start an SQL statement of any kind.
 const STATEMENT_STARTS: &[&str] = &[
-    "select", "with", "insert", "update", "delete", "drop", "create", "alter", "attach", "detach",
-    "pragma", "truncate", "replace", "grant", "revoke", "vacuum", "explain", "values", "merge",
-    "exec", "execute", "begin", "commit", "rollback", "copy", "reindex", "savepoint",
+    "select",
+    "with",
+    "insert",
+    "update",
+    "delete",
+    "drop",
+    "create",
+    "alter",
+    "attach",
+    "detach",
+    "pragma",
+    "truncate",
+    "replace",
+    "grant",
+    "revoke",
+    "vacuum",
+    "explain",
+    "values",
+    "merge",
+    "exec",
+    "execute",
+    "begin",
+    "commit",
+    "rollback",
+    "copy",
+    "reindex",
+    "savepoint",
 ];
 
 /// Keywords whose near-misses (`FORM`, `WHER`, `GROPU`) mark SQL with a typo.
-const CLAUSE_KEYWORDS: &[&str] = &["from", "where", "group", "order", "join", "limit", "having", "select"];
+const CLAUSE_KEYWORDS: &[&str] = &[
+    "from", "where", "group", "order", "join", "limit", "having", "select",
+];
 
 /// True when `input` is itself one complete SQL statement rather than prose.
 ///
@@ -56,9 +82,15 @@ pub(crate) fn is_sql(input: &str, dialect: Dialect) -> bool {
                 if !a.is_empty() && !b.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     && b.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !a.chars().all(|c| c.is_ascii_digit()))
         });
-    let near_miss = lower.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 3).any(|w| {
-        !CLAUSE_KEYWORDS.contains(&w) && CLAUSE_KEYWORDS.iter().any(|k| strsim::damerau_levenshtein(w, k) == 1)
-    });
+    let near_miss = lower
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3)
+        .any(|w| {
+            !CLAUSE_KEYWORDS.contains(&w)
+                && CLAUSE_KEYWORDS
+                    .iter()
+                    .any(|k| strsim::damerau_levenshtein(w, k) == 1)
+        });
     symbols || near_miss
 }
 
@@ -68,7 +100,9 @@ fn regex_as_paren(lower: &str) -> bool {
 }
 
 fn parses_as_one_statement(text: &str, dialect: Dialect) -> bool {
-    let one = |d: &dyn sqlparser::dialect::Dialect| Parser::parse_sql(d, text).is_ok_and(|s| s.len() == 1);
+    let one = |d: &dyn sqlparser::dialect::Dialect| {
+        Parser::parse_sql(d, text).is_ok_and(|s| s.len() == 1)
+    };
     one(dialect.parser_dialect().as_ref()) || one(&sqlparser::dialect::GenericDialect {})
 }
 
