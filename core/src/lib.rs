@@ -21,11 +21,14 @@ pub(crate) mod context;
 pub(crate) mod embedded;
 pub(crate) mod engine;
 pub mod error;
+pub(crate) mod generate;
 pub(crate) mod mcp;
 pub(crate) mod observe;
 pub(crate) mod orchestrator;
 pub(crate) mod pipeline;
+pub(crate) mod resolve;
 pub mod response;
+pub(crate) mod sql;
 pub mod status;
 
 pub use config::Config;

@@ -1,0 +1,41 @@
+//! SQL generation from a question: the offline engine ([`offline`]) reads the question
+//! into an explicit [`intent::Intent`] (measure, group-by, filters, date range,
+//! order/limit) and [`build`] renders it as SQL for the database's dialect. An LLM
+//! generator using the same [`crate::context::Context`] can live next to it.
+
+// The pipeline (written separately) is the caller of these crate-internal entry points.
+#![cfg_attr(not(test), allow(dead_code))]
+
+pub(crate) mod build;
+pub(crate) mod intent;
+pub(crate) mod mentions;
+pub(crate) mod offline;
+
+#[cfg(test)]
+mod tests;
+
+use crate::context::Context;
+use crate::resolve::Resolution;
+
+/// SQL produced for a question, with a sentence or two on how it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Generated {
+    /// One SELECT statement in the database's dialect (no LIMIT unless the question
+    /// asked for N rows; validation adds the default limit).
+    pub sql: String,
+    /// How the question was read.
+    pub explanation: String,
+}
+
+/// Generates SQL without any LLM, from the schema graph and metadata in `ctx` and the
+/// entities in `resolution`.
+///
+/// Errors: `UNANSWERABLE` naming what could not be found (no table or measure matched,
+/// or the thing counted/aggregated is not in the schema).
+pub(crate) fn generate_offline(
+    question: &str,
+    ctx: &Context,
+    resolution: &Resolution,
+) -> crate::Result<Generated> {
+    offline::generate(question, ctx, resolution)
+}
