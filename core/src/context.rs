@@ -4,8 +4,6 @@
 //! derived index (table/column name words, join graph, alias/term/value indexes), and
 //! shared as `Arc<Context>`.
 
-// The pipeline (written separately) is the caller of these crate-internal entry points.
-#![cfg_attr(not(test), allow(dead_code))]
 
 pub(crate) mod graph;
 pub(crate) mod load;

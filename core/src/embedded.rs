@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rmcp::ServiceExt;
-use talk2tables_database_mcp::{DatabaseServer, DbOptions};
+use talk2tables_database_mcp::DbOptions;
 use talk2tables_metadata_mcp::MetadataServer;
 
 use crate::config::{Config, ServerConfig, TransportKind};
@@ -32,7 +32,7 @@ pub(crate) async fn prepare(data_dir: &Path) -> Result<(Config, HashMap<String, 
         Error::new(ErrorKind::ConfigError, format!("cannot create the sample database {}: {e}", db_path.display()))
             .with_source(e)
     })?;
-    let db = DatabaseServer::connect(&db_path.to_string_lossy(), DbOptions::default()).await.map_err(|e| {
+    let db = talk2tables_database_mcp::connect(&db_path.to_string_lossy(), DbOptions::default()).await.map_err(|e| {
         Error::new(ErrorKind::McpUnavailable, format!("cannot open the sample database {}: {e}", db_path.display()))
             .with_source(e)
     })?;

@@ -3,11 +3,6 @@
 //!
 //! Lower `priority` number wins everywhere (ties by `server_id`).
 
-#![cfg_attr(
-    not(test),
-    allow(dead_code, reason = "called by the engine once it is wired in")
-)]
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

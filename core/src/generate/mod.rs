@@ -3,8 +3,6 @@
 //! order/limit) and [`build`] renders it as SQL for the database's dialect. An LLM
 //! generator using the same [`crate::context::Context`] can live next to it.
 
-// The pipeline (written separately) is the caller of these crate-internal entry points.
-#![cfg_attr(not(test), allow(dead_code))]
 
 pub(crate) mod build;
 pub(crate) mod intent;

@@ -7,11 +7,6 @@
 //! (see [`errors`]); `execute_query` tool errors to `SQL_REJECTED` /
 //! `SQL_EXECUTION_FAILED` (see [`query_result`]).
 
-#![cfg_attr(
-    not(test),
-    allow(dead_code, reason = "called by the engine once it is wired in")
-)]
-
 pub(crate) mod connection;
 pub(crate) mod errors;
 pub(crate) mod query_result;

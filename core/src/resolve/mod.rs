@@ -3,8 +3,6 @@
 //! tokens each consumed so the generator does not read them again as table or column
 //! names.
 
-// The pipeline (written separately) is the caller of these crate-internal entry points.
-#![cfg_attr(not(test), allow(dead_code))]
 
 pub(crate) mod aliases;
 pub(crate) mod dates;

@@ -2,9 +2,9 @@
 //! validation step before execution ([`validate`]), and dialect-specific snippets
 //! ([`dialect`]).
 
-// The pipeline (written separately) is the caller of these crate-internal entry points.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 pub(crate) mod detect;
 pub(crate) mod dialect;
 pub(crate) mod validate;
+
+pub(crate) use detect::is_sql;
+pub(crate) use validate::validate;
