@@ -39,10 +39,7 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(rule: &'static str, message: impl Into<String>) -> Self {
-        Rejection {
-            rule,
-            message: message.into(),
-        }
+        Rejection { rule, message: message.into() }
     }
 }
 
@@ -65,10 +62,7 @@ pub fn check_query(sql: &str, dialect: Dialect) -> Result<Box<Query>, Rejection>
     let statements = Parser::parse_sql(parser_dialect.as_ref(), sql).map_err(|e| {
         Rejection::new(
             "parse_error",
-            format!(
-                "the statement could not be parsed as {dialect} SQL{}",
-                error_location(&e.to_string())
-            ),
+            format!("the statement could not be parsed as {dialect} SQL{}", error_location(&e.to_string())),
         )
     })?;
     let mut statements = statements.into_iter();
@@ -76,10 +70,7 @@ pub fn check_query(sql: &str, dialect: Dialect) -> Result<Box<Query>, Rejection>
         (None, _) => return Err(Rejection::new("empty", "the statement is empty")),
         (Some(s), None) => s,
         (Some(_), Some(_)) => {
-            return Err(Rejection::new(
-                "single_statement",
-                "exactly one statement is allowed",
-            ));
+            return Err(Rejection::new("single_statement", "exactly one statement is allowed"));
         }
     };
     let query = match statement {
@@ -87,16 +78,11 @@ pub fn check_query(sql: &str, dialect: Dialect) -> Result<Box<Query>, Rejection>
         other => {
             return Err(Rejection::new(
                 "query_only",
-                format!(
-                    "only read-only queries (SELECT/WITH) are allowed, not {}",
-                    statement_kind(&other)
-                ),
+                format!("only read-only queries (SELECT/WITH) are allowed, not {}", statement_kind(&other)),
             ));
         }
     };
-    let mut checker = ReadOnlyChecker {
-        deny: deny_list(dialect),
-    };
+    let mut checker = ReadOnlyChecker { deny: deny_list(dialect) };
     if let ControlFlow::Break(rejection) = query.visit(&mut checker) {
         return Err(rejection);
     }
@@ -136,8 +122,7 @@ fn strip_noise(sql: &str) -> String {
 /// regular block comment counts too (PostgreSQL nests comments), which only errs on the
 /// side of refusing.
 fn has_executable_comment(sql: &str) -> bool {
-    scan_for_executable_comment(sql.as_bytes(), true)
-        || scan_for_executable_comment(sql.as_bytes(), false)
+    scan_for_executable_comment(sql.as_bytes(), true) || scan_for_executable_comment(sql.as_bytes(), false)
 }
 
 fn scan_for_executable_comment(b: &[u8], backslash_escapes: bool) -> bool {
@@ -191,10 +176,7 @@ fn error_location(message: &str) -> String {
     match message.rfind(" at Line ") {
         Some(pos) => {
             let tail = &message[pos..];
-            if tail
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == ',')
-            {
+            if tail.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == ',') {
                 tail.to_string()
             } else {
                 String::new()
@@ -207,10 +189,7 @@ fn error_location(message: &str) -> String {
 /// A short, SQL-free name for a statement kind (`INSERT`, `DROP`, …).
 fn statement_kind(statement: &Statement) -> String {
     let debug = format!("{statement:?}");
-    let name: String = debug
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let name: String = debug.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {
@@ -218,11 +197,7 @@ fn statement_kind(statement: &Statement) -> String {
         }
         out.push(c.to_ascii_uppercase());
     }
-    if out.is_empty() {
-        "this statement".to_string()
-    } else {
-        out
-    }
+    if out.is_empty() { "this statement".to_string() } else { out }
 }
 
 /// Functions refused on every dialect, lower case; a trailing `*` matches any suffix.
@@ -324,13 +299,10 @@ impl ReadOnlyChecker {
             return ControlFlow::Continue(());
         };
         let lower = last.value.to_lowercase();
-        let denied = self
-            .deny
-            .iter()
-            .any(|pattern| match pattern.strip_suffix('*') {
-                Some(prefix) => lower.starts_with(prefix),
-                None => lower == *pattern,
-            });
+        let denied = self.deny.iter().any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => lower.starts_with(prefix),
+            None => lower == *pattern,
+        });
         if denied {
             ControlFlow::Break(Rejection::new(
                 "forbidden_function",
@@ -366,29 +338,19 @@ impl Visitor for ReadOnlyChecker {
 
     fn pre_visit_select(&mut self, select: &sqlparser::ast::Select) -> ControlFlow<Self::Break> {
         if select.into.is_some() {
-            return ControlFlow::Break(Rejection::new(
-                "select_into",
-                "SELECT … INTO is not allowed",
-            ));
+            return ControlFlow::Break(Rejection::new("select_into", "SELECT … INTO is not allowed"));
         }
         ControlFlow::Continue(())
     }
 
     fn pre_visit_statement(&mut self, _statement: &Statement) -> ControlFlow<Self::Break> {
         // The walk starts at the query, so every statement met is a nested one.
-        ControlFlow::Break(Rejection::new(
-            "data_modifying_cte",
-            "statements nested inside a query are not allowed",
-        ))
+        ControlFlow::Break(Rejection::new("data_modifying_cte", "statements nested inside a query are not allowed"))
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Self::Break> {
         match factor {
-            TableFactor::Table {
-                name,
-                args: Some(_),
-                ..
-            } => self.check_function(name),
+            TableFactor::Table { name, args: Some(_), .. } => self.check_function(name),
             TableFactor::Function { name, .. } => self.check_function(name),
             _ => ControlFlow::Continue(()),
         }
@@ -431,15 +393,9 @@ mod tests {
     fn stack_md_table_rows_are_rejected() {
         assert_rule_everywhere("SELECT 1; DROP TABLE x", "single_statement");
         assert_rule_everywhere("COMMIT; DELETE FROM t", "single_statement");
-        assert_rule_everywhere(
-            "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x",
-            "data_modifying_cte",
-        );
+        assert_rule_everywhere("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x", "data_modifying_cte");
         assert_rule_everywhere("WITH x AS (SELECT 1) DELETE FROM t", "data_modifying_cte");
-        assert_rule_everywhere(
-            "SELECT * FROM (DELETE FROM t RETURNING *) x",
-            "data_modifying_cte",
-        );
+        assert_rule_everywhere("SELECT * FROM (DELETE FROM t RETURNING *) x", "data_modifying_cte");
         assert_rule_everywhere("ATTACH DATABASE 'e.db' AS e", "query_only");
         assert_rejected_everywhere("DETACH DATABASE e");
         assert_rule_everywhere("PRAGMA writable_schema=1", "query_only");
@@ -484,28 +440,10 @@ mod tests {
     #[test]
     fn forbidden_functions_per_dialect() {
         for d in ALL {
-            assert_eq!(
-                rule("SELECT load_extension('x')", d),
-                "forbidden_function",
-                "{d}"
-            );
-            assert_eq!(
-                rule("SELECT LOAD_EXTENSION('x')", d),
-                "forbidden_function",
-                "{d}"
-            );
-            assert_eq!(
-                rule("SELECT writefile('x', 'y')", d),
-                "forbidden_function",
-                "{d}"
-            );
-            assert_eq!(
-                rule(
-                    "SELECT * FROM t WHERE a = (SELECT readfile('/etc/passwd'))",
-                    d
-                ),
-                "forbidden_function"
-            );
+            assert_eq!(rule("SELECT load_extension('x')", d), "forbidden_function", "{d}");
+            assert_eq!(rule("SELECT LOAD_EXTENSION('x')", d), "forbidden_function", "{d}");
+            assert_eq!(rule("SELECT writefile('x', 'y')", d), "forbidden_function", "{d}");
+            assert_eq!(rule("SELECT * FROM t WHERE a = (SELECT readfile('/etc/passwd'))", d), "forbidden_function");
         }
         let pg = Dialect::Postgresql;
         for sql in [
@@ -545,18 +483,12 @@ mod tests {
     #[test]
     fn executable_comments_rejected_outside_strings() {
         assert_rule_everywhere("SELECT 1 /*! , sleep(5) */", "executable_comment");
-        assert_rule_everywhere(
-            "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1",
-            "executable_comment",
-        );
+        assert_rule_everywhere("SELECT /*+ MAX_EXECUTION_TIME(1) */ 1", "executable_comment");
         assert_rule_everywhere("SELECT 1 /* x /*! y */", "executable_comment");
         assert_rule_everywhere("SELECT '/*! not a comment */' AS s", "ok");
         assert_rule_everywhere("SELECT 'it''s /*! fine' AS s", "ok");
         // Under either backslash reading the marker may be live: refuse.
-        assert_eq!(
-            rule("SELECT 'a\\' /*! x */ '", Dialect::Mysql),
-            "executable_comment"
-        );
+        assert_eq!(rule("SELECT 'a\\' /*! x */ '", Dialect::Mysql), "executable_comment");
     }
 
     #[test]
@@ -565,11 +497,7 @@ mod tests {
         for d in ALL {
             let err = check_query(secret, d).unwrap_err();
             assert_eq!(err.rule, "parse_error");
-            assert!(
-                !err.message.contains("hunter2") && !err.message.contains("garbage"),
-                "{}",
-                err.message
-            );
+            assert!(!err.message.contains("hunter2") && !err.message.contains("garbage"), "{}", err.message);
         }
         let err = check_query("DELETE FROM secret_table", Dialect::Sqlite).unwrap_err();
         assert!(!err.message.contains("secret_table"), "{}", err.message);
@@ -614,13 +542,7 @@ mod tests {
         ] {
             assert_eq!(rule(sql, pg), "ok", "{sql}");
         }
-        assert_eq!(
-            rule(
-                "SELECT DATE_FORMAT(order_date, '%Y-%m') FROM orders WHERE a = ?",
-                Dialect::Mysql
-            ),
-            "ok"
-        );
+        assert_eq!(rule("SELECT DATE_FORMAT(order_date, '%Y-%m') FROM orders WHERE a = ?", Dialect::Mysql), "ok");
         let q = check_query("SELECT a FROM t", sqlite).unwrap();
         assert_eq!(q.to_string(), "SELECT a FROM t");
     }

@@ -4,7 +4,6 @@
 //! derived index (table/column name words, join graph, alias/term/value indexes), and
 //! shared as `Arc<Context>`.
 
-
 pub(crate) mod graph;
 pub(crate) mod load;
 
@@ -90,9 +89,7 @@ pub(crate) struct TableInfo {
 impl TableInfo {
     /// The column with this name (case-insensitive).
     pub(crate) fn column(&self, name: &str) -> Option<&ColumnInfo> {
-        self.columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -189,75 +186,46 @@ impl Context {
         let mut mappings = None;
         for r in resources {
             match load::parse(&r.text) {
-                load::Parsed::Schema(s) if schema.is_none() => {
-                    schema = Some((s, r.server_id.clone()))
-                }
-                load::Parsed::Products(p) if products.is_none() => {
-                    products = Some((p, r.server_id.clone()))
-                }
-                load::Parsed::Mappings(m) if mappings.is_none() => {
-                    mappings = Some((m, r.server_id.clone()))
-                }
+                load::Parsed::Schema(s) if schema.is_none() => schema = Some((s, r.server_id.clone())),
+                load::Parsed::Products(p) if products.is_none() => products = Some((p, r.server_id.clone())),
+                load::Parsed::Mappings(m) if mappings.is_none() => mappings = Some((m, r.server_id.clone())),
                 _ => {}
             }
         }
-        let (schema, schema_source) = schema.ok_or_else(|| {
-            Error::new(ErrorKind::McpProtocolError, "no database schema resource")
-        })?;
+        let (schema, schema_source) =
+            schema.ok_or_else(|| Error::new(ErrorKind::McpProtocolError, "no database schema resource"))?;
         let tables: Vec<TableInfo> = schema.tables.iter().map(table_info).collect();
         let (mappings, terms_source) = mappings.unwrap_or_default();
-        let relation = Regex::new(r"^\s*(\w+)\.(\w+)\s*=\s*(\w+)\.(\w+)\s*$")
-            .map_err(|e| Error::internal(e.to_string()))?;
+        let relation =
+            Regex::new(r"^\s*(\w+)\.(\w+)\s*=\s*(\w+)\.(\w+)\s*$").map_err(|e| Error::internal(e.to_string()))?;
         let mut extra_joins = Vec::new();
         let mut terms = Vec::new();
         for (phrase, expr) in &mappings {
             if let Some(c) = relation.captures(expr) {
-                extra_joins.push((
-                    c[1].to_string(),
-                    c[2].to_string(),
-                    c[3].to_string(),
-                    c[4].to_string(),
-                ));
+                extra_joins.push((c[1].to_string(), c[2].to_string(), c[3].to_string(), c[4].to_string()));
             } else if let Some(t) = term(&schema, phrase, expr) {
                 terms.push(t);
             }
         }
-        terms.sort_by(|a, b| {
-            b.words
-                .len()
-                .cmp(&a.words.len())
-                .then_with(|| a.phrase.cmp(&b.phrase))
-        });
+        terms.sort_by(|a, b| b.words.len().cmp(&a.words.len()).then_with(|| a.phrase.cmp(&b.phrase)));
         let edges = graph::build_edges(&schema, &tables, &extra_joins);
         let (raw_products, products_source) = products.unwrap_or_default();
         let products = raw_products
             .into_iter()
             .map(|p| {
                 let mut phrases: Vec<Vec<String>> = Vec::new();
-                for s in std::iter::once(&p.key)
-                    .chain(std::iter::once(&p.canonical_name))
-                    .chain(p.aliases.iter())
-                {
+                for s in std::iter::once(&p.key).chain(std::iter::once(&p.canonical_name)).chain(p.aliases.iter()) {
                     let w = words(s);
                     if !w.is_empty() && !phrases.contains(&w) {
                         phrases.push(w);
                     }
                 }
                 let reference = p.reference.as_ref().and_then(|(t, c)| {
-                    let ti = schema
-                        .tables
-                        .iter()
-                        .position(|x| x.name.eq_ignore_ascii_case(t))?;
+                    let ti = schema.tables.iter().position(|x| x.name.eq_ignore_ascii_case(t))?;
                     let col = schema.tables[ti].column(c)?;
                     Some((ti, col.name.clone()))
                 });
-                ProductAlias {
-                    key: p.key,
-                    canonical_name: p.canonical_name,
-                    id: p.id,
-                    phrases,
-                    reference,
-                }
+                ProductAlias { key: p.key, canonical_name: p.canonical_name, id: p.id, phrases, reference }
             })
             .collect();
         Ok(Context {
@@ -279,15 +247,14 @@ impl Context {
     }
 
     /// The database schema as served.
+    #[allow(dead_code, reason = "for the LLM prompt builder (issue 3)")]
     pub(crate) fn schema(&self) -> &DatabaseSchema {
         &self.schema
     }
 
     /// Index of the table with this name (case-insensitive).
     pub(crate) fn table_index(&self, name: &str) -> Option<usize> {
-        self.tables
-            .iter()
-            .position(|t| t.name.eq_ignore_ascii_case(name))
+        self.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name))
     }
 
     /// Statements reading the distinct values of every low-cardinality-looking text
@@ -360,10 +327,7 @@ impl Context {
         let Some(ti) = self.table_index(&probe.table) else {
             return;
         };
-        let Some(col) = self.tables[ti]
-            .column(&probe.column)
-            .map(|c| c.name.clone())
-        else {
+        let Some(col) = self.tables[ti].column(&probe.column).map(|c| c.name.clone()) else {
             return;
         };
         self.values.retain(|v| !(v.table == ti && v.column == col));
@@ -379,12 +343,7 @@ impl Context {
             if s.chars().count() > 60 || w.is_empty() || !seen.insert(s.clone()) {
                 continue;
             }
-            self.values.push(ValueEntry {
-                table: ti,
-                column: col.clone(),
-                value: s.clone(),
-                words: w,
-            });
+            self.values.push(ValueEntry { table: ti, column: col.clone(), value: s.clone(), words: w });
         }
     }
 
@@ -409,20 +368,12 @@ fn column_kind(name: &str, data_type: &str) -> ColumnKind {
     if t.contains("int") || t == "serial" || t == "bigserial" {
         return ColumnKind::Integer;
     }
-    if ["real", "float", "double", "decimal", "numeric", "money"]
-        .iter()
-        .any(|k| t.contains(k))
-    {
+    if ["real", "float", "double", "decimal", "numeric", "money"].iter().any(|k| t.contains(k)) {
         return ColumnKind::Real;
     }
     if t.contains("char") || t.contains("text") || t.contains("clob") || t.contains("string") {
-        let date_name =
-            n.ends_with("_date") || n == "date" || n.ends_with("_at") || n.ends_with("_on");
-        return if date_name {
-            ColumnKind::Date
-        } else {
-            ColumnKind::Text
-        };
+        let date_name = n.ends_with("_date") || n == "date" || n.ends_with("_at") || n.ends_with("_on");
+        return if date_name { ColumnKind::Date } else { ColumnKind::Text };
     }
     if t.is_empty() && (n.ends_with("_date") || n == "date") {
         return ColumnKind::Date;
@@ -434,20 +385,11 @@ fn table_info(t: &talk2tables_common::TableSchema) -> TableInfo {
     let columns: Vec<ColumnInfo> = t
         .columns
         .iter()
-        .map(|c| ColumnInfo {
-            name: c.name.clone(),
-            words: words(&c.name),
-            kind: column_kind(&c.name, &c.data_type),
-        })
+        .map(|c| ColumnInfo { name: c.name.clone(), words: words(&c.name), kind: column_kind(&c.name, &c.data_type) })
         .collect();
     let lower = t.name.to_lowercase();
     let singular = crate::resolve::text::singular(&lower);
-    let find = |n: &str| {
-        t.columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(n))
-            .map(|c| c.name.clone())
-    };
+    let find = |n: &str| t.columns.iter().find(|c| c.name.eq_ignore_ascii_case(n)).map(|c| c.name.clone());
     let initial_id = lower.chars().next().map(|c| format!("{c}id"));
     let key = if t.primary_key.len() == 1 {
         Some(t.primary_key[0].clone())
@@ -471,13 +413,7 @@ fn table_info(t: &talk2tables_common::TableSchema) -> TableInfo {
                 })
                 .map(|c| c.name.clone())
         });
-    TableInfo {
-        name: t.name.clone(),
-        words: words(&t.name),
-        columns,
-        key,
-        label,
-    }
+    TableInfo { name: t.name.clone(), words: words(&t.name), columns, key, label }
 }
 
 /// A term whose expression references only existing `table.column` pairs (at least one)
@@ -485,25 +421,14 @@ fn table_info(t: &talk2tables_common::TableSchema) -> TableInfo {
 fn term(schema: &DatabaseSchema, phrase: &str, expr: &str) -> Option<Term> {
     let lower = expr.to_lowercase();
     if expr.contains('{')
-        || [
-            "group by",
-            "date_trunc",
-            "interval",
-            "current_date",
-            "select ",
-        ]
-        .iter()
-        .any(|k| lower.contains(k))
+        || ["group by", "date_trunc", "interval", "current_date", "select "].iter().any(|k| lower.contains(k))
     {
         return None;
     }
     let refs = Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)").ok()?;
     let mut tables = Vec::new();
     for c in refs.captures_iter(expr) {
-        let ti = schema
-            .tables
-            .iter()
-            .position(|t| t.name.eq_ignore_ascii_case(&c[1]))?;
+        let ti = schema.tables.iter().position(|t| t.name.eq_ignore_ascii_case(&c[1]))?;
         schema.tables[ti].column(&c[2])?;
         if !tables.contains(&ti) {
             tables.push(ti);
@@ -512,18 +437,10 @@ fn term(schema: &DatabaseSchema, phrase: &str, expr: &str) -> Option<Term> {
     if tables.is_empty() {
         return None;
     }
-    let aggregate = Regex::new(r"(?i)\b(sum|avg|count|min|max)\s*\(")
-        .ok()?
-        .is_match(expr);
+    let aggregate = Regex::new(r"(?i)\b(sum|avg|count|min|max)\s*\(").ok()?.is_match(expr);
     let w = words(phrase);
     if w.is_empty() {
         return None;
     }
-    Some(Term {
-        phrase: phrase.replace('_', " "),
-        words: w,
-        expr: expr.trim().to_string(),
-        tables,
-        aggregate,
-    })
+    Some(Term { phrase: phrase.replace('_', " "), words: w, expr: expr.trim().to_string(), tables, aggregate })
 }

@@ -32,16 +32,29 @@ pub(crate) async fn prepare(data_dir: &Path) -> Result<(Config, HashMap<String, 
         Error::new(ErrorKind::ConfigError, format!("cannot create the sample database {}: {e}", db_path.display()))
             .with_source(e)
     })?;
-    let db = talk2tables_database_mcp::connect(&db_path.to_string_lossy(), DbOptions::default()).await.map_err(|e| {
-        Error::new(ErrorKind::McpUnavailable, format!("cannot open the sample database {}: {e}", db_path.display()))
-            .with_source(e)
-    })?;
+    let db =
+        talk2tables_database_mcp::connect(&db_path.to_string_lossy(), DbOptions::default()).await.map_err(|e| {
+            Error::new(ErrorKind::McpUnavailable, format!("cannot open the sample database {}: {e}", db_path.display()))
+                .with_source(e)
+        })?;
     let metadata = MetadataServer::builtin();
 
     let mut config = Config::from_env()?;
     config.servers = vec![
-        server(METADATA_SERVER_ID, "Product Metadata MCP", 1, &["products", "product_aliases", "column_mappings", "metadata"], &["list_resources"]),
-        server(DATABASE_SERVER_ID, "Database MCP", 10, &["sales", "orders", "customers", "database"], &["execute_query", "list_resources"]),
+        server(
+            METADATA_SERVER_ID,
+            "Product Metadata MCP",
+            1,
+            &["products", "product_aliases", "column_mappings", "metadata"],
+            &["list_resources"],
+        ),
+        server(
+            DATABASE_SERVER_ID,
+            "Database MCP",
+            10,
+            &["sales", "orders", "customers", "database"],
+            &["execute_query", "list_resources"],
+        ),
     ];
 
     let mut servers: HashMap<String, InProcessServer> = HashMap::new();

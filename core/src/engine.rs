@@ -144,13 +144,7 @@ impl Engine {
     /// fields of DESIGN.md §3.
     pub fn metrics(&self) -> serde_json::Value {
         let cache = self.inner.orchestrator.cache_stats();
-        let connections = self
-            .inner
-            .orchestrator
-            .statuses()
-            .into_iter()
-            .map(|s| (s.server_id, s.connected))
-            .collect();
+        let connections = self.inner.orchestrator.statuses().into_iter().map(|s| (s.server_id, s.connected)).collect();
         self.inner.metrics.snapshot(cache.hits, cache.misses, connections, self.inner.started.elapsed())
     }
 

@@ -116,11 +116,7 @@ pub struct Error {
 impl Error {
     /// A new error of this kind with a message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            source: None,
-        }
+        Error { kind, message: message.into(), source: None }
     }
 
     /// Attach the underlying cause.
@@ -174,11 +170,7 @@ mod tests {
 
     #[test]
     fn retryable_table() {
-        let retryable: Vec<_> = ErrorKind::ALL
-            .iter()
-            .filter(|k| k.is_retryable())
-            .map(|k| k.code())
-            .collect();
+        let retryable: Vec<_> = ErrorKind::ALL.iter().filter(|k| k.is_retryable()).map(|k| k.code()).collect();
         assert_eq!(
             retryable,
             [

@@ -108,11 +108,7 @@ struct SlotState {
 
 impl Slot {
     fn connection(&self) -> Option<Connection> {
-        self.state
-            .read()
-            .ok()
-            .and_then(|s| s.connection.clone())
-            .filter(Connection::is_connected)
+        self.state.read().ok().and_then(|s| s.connection.clone()).filter(Connection::is_connected)
     }
 
     fn set_error(&self, message: String) {
@@ -147,11 +143,7 @@ impl Orchestrator {
         mut in_process: HashMap<String, InProcessServer>,
     ) -> Result<Orchestrator> {
         let mut configs = config.servers.clone();
-        configs.sort_by(|a, b| {
-            a.priority
-                .cmp(&b.priority)
-                .then_with(|| a.server_id.cmp(&b.server_id))
-        });
+        configs.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.server_id.cmp(&b.server_id)));
         let attempts = configs.iter().map(|c| {
             let factory = in_process.remove(&c.server_id);
             async move {
@@ -178,25 +170,16 @@ impl Orchestrator {
         let mut failed = Vec::new();
         for (config, result) in configs.into_iter().zip(results) {
             let state = match result {
-                Ok((connection, tools, resources)) => SlotState {
-                    connection: Some(connection),
-                    error: None,
-                    tools,
-                    resources,
-                },
+                Ok((connection, tools, resources)) => {
+                    SlotState { connection: Some(connection), error: None, tools, resources }
+                }
                 Err(e) => {
                     tracing::warn!(server = %config.server_id, "MCP server not connected: {e}");
                     failed.push(format!("{} ({e})", config.server_id));
-                    SlotState {
-                        error: Some(e.to_string()),
-                        ..SlotState::default()
-                    }
+                    SlotState { error: Some(e.to_string()), ..SlotState::default() }
                 }
             };
-            slots.push(Slot {
-                config,
-                state: RwLock::new(state),
-            });
+            slots.push(Slot { config, state: RwLock::new(state) });
         }
         let ttl = config.orchestration.resource_cache_ttl;
         let cache = (ttl > 0).then(|| {
@@ -239,9 +222,7 @@ impl Orchestrator {
                 if declared {
                     s.config.has_capability(EXECUTE_QUERY_TOOL)
                 } else {
-                    s.state
-                        .read()
-                        .is_ok_and(|st| st.tools.iter().any(|t| t == EXECUTE_QUERY_TOOL))
+                    s.state.read().is_ok_and(|st| st.tools.iter().any(|t| t == EXECUTE_QUERY_TOOL))
                 }
             })
             .find(|s| s.connection().is_some())
@@ -250,15 +231,11 @@ impl Orchestrator {
 
     /// `server_id`s whose configured `domains` include `domain` (case-insensitive), by
     /// priority; connected or not.
+    #[allow(dead_code, reason = "domain routing for servers beyond the two examples")]
     pub(crate) fn servers_for_domain(&self, domain: &str) -> Vec<String> {
         self.slots
             .iter()
-            .filter(|s| {
-                s.config
-                    .domains
-                    .iter()
-                    .any(|d| d.eq_ignore_ascii_case(domain))
-            })
+            .filter(|s| s.config.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
             .map(|s| s.config.server_id.clone())
             .collect()
     }
@@ -278,35 +255,21 @@ impl Orchestrator {
     /// be answered without its schema).
     pub(crate) async fn gather(&self, scope: Scope) -> Result<Gathered> {
         let Some(database) = self.database_server().map(str::to_string) else {
-            return Err(Error::new(
-                ErrorKind::McpUnavailable,
-                "no connected MCP server offers execute_query",
-            ));
+            return Err(Error::new(ErrorKind::McpUnavailable, "no connected MCP server offers execute_query"));
         };
         let in_scope: Vec<&Slot> = match scope {
-            Scope::DatabaseOnly => self
-                .slots
-                .iter()
-                .filter(|s| s.config.server_id == database)
-                .collect(),
+            Scope::DatabaseOnly => self.slots.iter().filter(|s| s.config.server_id == database).collect(),
             Scope::All => self.slots.iter().collect(),
         };
         let fetches = in_scope.iter().map(|slot| async move {
             match slot.connection() {
-                None => Err(Error::new(
-                    ErrorKind::McpUnavailable,
-                    format!("{}: not connected", slot.config.server_id),
-                )),
+                None => Err(Error::new(ErrorKind::McpUnavailable, format!("{}: not connected", slot.config.server_id))),
                 Some(conn) => self.server_resources(slot, &conn).await,
             }
         });
         let results = join_all(fetches).await;
-        let mut gathered = Gathered {
-            resources: Vec::new(),
-            servers_used: Vec::new(),
-            missing: Vec::new(),
-            fingerprint: Vec::new(),
-        };
+        let mut gathered =
+            Gathered { resources: Vec::new(), servers_used: Vec::new(), missing: Vec::new(), fingerprint: Vec::new() };
         for (slot, result) in in_scope.iter().zip(results) {
             let id = slot.config.server_id.clone();
             match result {
@@ -332,11 +295,7 @@ impl Orchestrator {
     }
 
     /// One server's resources, from the cache when fresh and unchanged.
-    async fn server_resources(
-        &self,
-        slot: &Slot,
-        conn: &Connection,
-    ) -> Result<Arc<ServerResources>> {
+    async fn server_resources(&self, slot: &Slot, conn: &Connection) -> Result<Arc<ServerResources>> {
         let id = &slot.config.server_id;
         let Some(cache) = &self.cache else {
             self.misses.fetch_add(1, Ordering::Relaxed);
@@ -418,17 +377,9 @@ impl Orchestrator {
             .database_server()
             .and_then(|id| self.slot(id))
             .and_then(Slot::connection)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::McpUnavailable,
-                    "no connected MCP server offers execute_query",
-                )
-            })?;
+            .ok_or_else(|| Error::new(ErrorKind::McpUnavailable, "no connected MCP server offers execute_query"))?;
         let output = conn.execute_query(sql).await?;
-        Ok(Executed {
-            output,
-            server_id: conn.server_id().to_string(),
-        })
+        Ok(Executed { output, server_id: conn.server_id().to_string() })
     }
 
     /// Every configured server's status, by priority.
@@ -438,20 +389,11 @@ impl Orchestrator {
             .map(|slot| {
                 let state = slot.state.read();
                 let (conn, error, tools, resources) = match &state {
-                    Ok(s) => (
-                        s.connection.clone(),
-                        s.error.clone(),
-                        s.tools.clone(),
-                        s.resources,
-                    ),
+                    Ok(s) => (s.connection.clone(), s.error.clone(), s.tools.clone(), s.resources),
                     Err(_) => (None, Some("state unavailable".into()), Vec::new(), 0),
                 };
                 let connected = conn.as_ref().is_some_and(Connection::is_connected);
-                let last_error = if connected {
-                    error
-                } else {
-                    conn.and_then(|c| c.last_error()).or(error)
-                };
+                let last_error = if connected { error } else { conn.and_then(|c| c.last_error()).or(error) };
                 ServerStatus {
                     server_id: slot.config.server_id.clone(),
                     name: slot.config.name.clone(),
@@ -470,29 +412,18 @@ impl Orchestrator {
     /// Resource-cache counters (hits and misses since start; entries now).
     pub(crate) fn cache_stats(&self) -> CacheStats {
         let entries = match &self.cache {
-            Some(cache) => self
-                .slots
-                .iter()
-                .filter(|s| cache.contains_key(&s.config.server_id))
-                .count() as u64,
+            Some(cache) => self.slots.iter().filter(|s| cache.contains_key(&s.config.server_id)).count() as u64,
             None => 0,
         };
-        CacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            entries,
-        }
+        CacheStats { hits: self.hits.load(Ordering::Relaxed), misses: self.misses.load(Ordering::Relaxed), entries }
     }
 
     /// Closes every connection (in parallel) and empties the cache; afterwards the
     /// orchestrator is not ready.
     pub(crate) async fn close(&self) {
         self.started.store(false, Ordering::Release);
-        let conns: Vec<Connection> = self
-            .slots
-            .iter()
-            .filter_map(|s| s.state.read().ok().and_then(|st| st.connection.clone()))
-            .collect();
+        let conns: Vec<Connection> =
+            self.slots.iter().filter_map(|s| s.state.read().ok().and_then(|st| st.connection.clone())).collect();
         join_all(conns.iter().map(Connection::close)).await;
         if let Some(cache) = &self.cache {
             cache.invalidate_all();

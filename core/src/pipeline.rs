@@ -67,15 +67,9 @@ pub(crate) async fn run(inner: &Inner, request: &ChatRequest, mode: Mode) -> Res
             missing_servers: missing.clone(),
         })?;
 
-    let executed = inner
-        .orchestrator
-        .execute_query(&validated)
-        .instrument(info_span!("execute"))
-        .await
-        .map_err(|error| Failure {
-            attempted_sql: vec![attempt(&validated, &error)],
-            error,
-            missing_servers: missing.clone(),
+    let executed =
+        inner.orchestrator.execute_query(&validated).instrument(info_span!("execute")).await.map_err(|error| {
+            Failure { attempted_sql: vec![attempt(&validated, &error)], error, missing_servers: missing.clone() }
         })?;
 
     let servers_used = servers_used(&gathered, &entities, &executed.server_id);
@@ -150,5 +144,9 @@ fn servers_used(gathered: &Gathered, entities: &[ResolvedEntity], executor: &str
 }
 
 fn attempt(sql: &str, error: &Error) -> AttemptedSql {
-    AttemptedSql { sql: sql.to_string(), error_category: error.kind().code().to_string(), error: error.message().to_string() }
+    AttemptedSql {
+        sql: sql.to_string(),
+        error_category: error.kind().code().to_string(),
+        error: error.message().to_string(),
+    }
 }

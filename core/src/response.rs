@@ -62,13 +62,7 @@ fn default_true() -> bool {
 impl ChatRequest {
     /// A request with default options (`auto` mode, recovery on).
     pub fn new(query: impl Into<String>) -> Self {
-        ChatRequest {
-            query: query.into(),
-            mode: Mode::Auto,
-            context: None,
-            session_id: None,
-            enable_recovery: true,
-        }
+        ChatRequest { query: query.into(), mode: Mode::Auto, context: None, session_id: None, enable_recovery: true }
     }
 
     /// Checks the request's own shape. Errors: `INVALID_REQUEST` for an empty or
@@ -213,19 +207,11 @@ impl ChatResponse {
     }
 
     /// A failed envelope for `error`.
-    pub fn failure(
-        error: &Error,
-        attempted_sql: Vec<AttemptedSql>,
-        metadata: ResponseMetadata,
-    ) -> Self {
+    pub fn failure(error: &Error, attempted_sql: Vec<AttemptedSql>, metadata: ResponseMetadata) -> Self {
         ChatResponse {
             success: false,
             data: None,
-            error: Some(ErrorBody {
-                code: error.kind(),
-                message: error.message().to_string(),
-                attempted_sql,
-            }),
+            error: Some(ErrorBody { code: error.kind(), message: error.message().to_string(), attempted_sql }),
             metadata,
             timestamp: now_rfc3339(),
             response_id: new_id(),
@@ -255,17 +241,8 @@ mod tests {
 
     #[test]
     fn request_validation() {
-        assert_eq!(
-            ChatRequest::new("  ").validate().unwrap_err().kind(),
-            ErrorKind::InvalidRequest
-        );
-        assert_eq!(
-            ChatRequest::new("x".repeat(10_001))
-                .validate()
-                .unwrap_err()
-                .kind(),
-            ErrorKind::InvalidRequest
-        );
+        assert_eq!(ChatRequest::new("  ").validate().unwrap_err().kind(), ErrorKind::InvalidRequest);
+        assert_eq!(ChatRequest::new("x".repeat(10_001)).validate().unwrap_err().kind(), ErrorKind::InvalidRequest);
         assert!(ChatRequest::new("x".repeat(10_000)).validate().is_ok());
     }
 
@@ -278,11 +255,7 @@ mod tests {
             degraded: false,
             missing_servers: vec![],
         };
-        let r = ChatResponse::failure(
-            &Error::new(ErrorKind::SqlRejected, "only queries"),
-            vec![],
-            meta,
-        );
+        let r = ChatResponse::failure(&Error::new(ErrorKind::SqlRejected, "only queries"), vec![], meta);
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["success"], false);
         assert_eq!(v["data"], serde_json::Value::Null);

@@ -224,7 +224,8 @@ pub async fn pairs(pool: &sqlx::SqlitePool, sql: &str) -> Vec<(String, f64)> {
                 .try_get::<String, _>(0)
                 .or_else(|_| r.try_get::<i64, _>(0).map(|v| v.to_string()))
                 .unwrap_or_default();
-            let value = r.try_get::<f64, _>(1).or_else(|_| r.try_get::<i64, _>(1).map(|v| v as f64)).unwrap_or(f64::NAN);
+            let value =
+                r.try_get::<f64, _>(1).or_else(|_| r.try_get::<i64, _>(1).map(|v| v as f64)).unwrap_or(f64::NAN);
             (label, value)
         })
         .collect()
@@ -274,7 +275,11 @@ pub fn single_number(question: &str, data: &Value) -> f64 {
     let rows = data["results"]["rows"].as_array().unwrap_or_else(|| panic!("{question}: no rows in {data:#}"));
     assert_eq!(rows.len(), 1, "{question}: expected one row, got {data:#}");
     let row = rows[0].as_array().expect("row array");
-    let n = row.iter().rev().find(|v| v.is_number() || v.is_null()).unwrap_or_else(|| panic!("{question}: no number in {data:#}"));
+    let n = row
+        .iter()
+        .rev()
+        .find(|v| v.is_number() || v.is_null())
+        .unwrap_or_else(|| panic!("{question}: no number in {data:#}"));
     if n.is_null() { 0.0 } else { num(n) }
 }
 

@@ -127,10 +127,15 @@ async fn sample_database_questions_end_to_end() {
     expect_error("bad mode", &body, "INVALID_REQUEST");
 
     // single_mcp: no metadata server, so the alias is unknown but counts still work.
-    let (_, body) = api.post("/api/chat", &serde_json::json!({"query": "How many orders are there?", "mode": "single_mcp"})).await;
+    let (_, body) =
+        api.post("/api/chat", &serde_json::json!({"query": "How many orders are there?", "mode": "single_mcp"})).await;
     let data = expect_ok("single_mcp count", &body);
     assert_eq!(body["metadata"]["mode"], "single_mcp");
-    assert_close("single_mcp count", single_number("single_mcp", data), scalar(&pool, "SELECT COUNT(*) FROM orders").await);
+    assert_close(
+        "single_mcp count",
+        single_number("single_mcp", data),
+        scalar(&pool, "SELECT COUNT(*) FROM orders").await,
+    );
     assert_eq!(data["metadata"]["mcp_servers_used"], serde_json::json!(["database_mcp"]));
 }
 

@@ -92,8 +92,15 @@ async fn invented_library_schema() {
 
     check_number(&api, &pool, "How many books are there?", "SELECT COUNT(*) FROM books").await;
     check_number(&api, &pool, "What is the average number of pages of books?", "SELECT AVG(pages) FROM books").await;
-    check_number(&api, &pool, "How many Fantasy books are there?", "SELECT COUNT(*) FROM books WHERE genre = 'Fantasy'").await;
-    check_pairs(&api, &pool, "Number of books per genre", "SELECT genre, COUNT(*) FROM books GROUP BY genre", false).await;
+    check_number(
+        &api,
+        &pool,
+        "How many Fantasy books are there?",
+        "SELECT COUNT(*) FROM books WHERE genre = 'Fantasy'",
+    )
+    .await;
+    check_pairs(&api, &pool, "Number of books per genre", "SELECT genre, COUNT(*) FROM books GROUP BY genre", false)
+        .await;
     check_pairs(
         &api,
         &pool,

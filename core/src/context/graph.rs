@@ -34,17 +34,8 @@ fn push_both(edges: &mut Vec<Edge>, a: usize, a_col: &str, b: usize, b_col: &str
         return;
     }
     for (x, xc, y, yc) in [(a, a_col, b, b_col), (b, b_col, a, a_col)] {
-        if !edges
-            .iter()
-            .any(|e| e.a == x && e.b == y && e.a_col == xc && e.b_col == yc)
-        {
-            edges.push(Edge {
-                a: x,
-                a_col: xc.to_string(),
-                b: y,
-                b_col: yc.to_string(),
-                cost,
-            });
+        if !edges.iter().any(|e| e.a == x && e.b == y && e.a_col == xc && e.b_col == yc) {
+            edges.push(Edge { a: x, a_col: xc.to_string(), b: y, b_col: yc.to_string(), cost });
         }
     }
 }
@@ -58,19 +49,12 @@ pub(crate) fn build_edges(
     extra: &[(String, String, String, String)],
 ) -> Vec<Edge> {
     let mut edges = Vec::new();
-    let idx = |name: &str| {
-        schema
-            .tables
-            .iter()
-            .position(|t| t.name.eq_ignore_ascii_case(name))
-    };
+    let idx = |name: &str| schema.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name));
     for (i, t) in schema.tables.iter().enumerate() {
         for fk in &t.foreign_keys {
-            if let (Some(j), Some(c), Some(rc)) = (
-                idx(&fk.references_table),
-                fk.columns.first(),
-                fk.references_columns.first(),
-            ) {
+            if let (Some(j), Some(c), Some(rc)) =
+                (idx(&fk.references_table), fk.columns.first(), fk.references_columns.first())
+            {
                 push_both(&mut edges, i, c, j, rc, 10);
             }
         }
@@ -94,10 +78,7 @@ pub(crate) fn build_edges(
                     let n = u.name.to_lowercase();
                     if n == stem || crate::resolve::text::singular(&n) == stem {
                         let target = u.key.clone().or_else(|| {
-                            u.columns
-                                .iter()
-                                .find(|k| k.name.eq_ignore_ascii_case("id"))
-                                .map(|k| k.name.clone())
+                            u.columns.iter().find(|k| k.name.eq_ignore_ascii_case("id")).map(|k| k.name.clone())
                         });
                         if let Some(k) = target {
                             push_both(&mut edges, i, &c.name, j, &k, 11);
@@ -111,28 +92,14 @@ pub(crate) fn build_edges(
         for c in &t.columns {
             let lower = c.name.to_lowercase();
             let id_like = lower.ends_with("id") && lower.len() > 2
-                || ["_name", "_code", "_key"]
-                    .iter()
-                    .any(|s| lower.ends_with(s));
+                || ["_name", "_code", "_key"].iter().any(|s| lower.ends_with(s));
             if !id_like {
                 continue;
             }
             for (j, u) in tables.iter().enumerate().skip(i + 1) {
-                if let Some(d) = u
-                    .columns
-                    .iter()
-                    .find(|d| d.name.eq_ignore_ascii_case(&c.name))
-                {
-                    let owner = t.key.as_deref() == Some(c.name.as_str())
-                        || u.key.as_deref() == Some(d.name.as_str());
-                    push_both(
-                        &mut edges,
-                        i,
-                        &c.name,
-                        j,
-                        &d.name,
-                        if owner { 12 } else { 16 },
-                    );
+                if let Some(d) = u.columns.iter().find(|d| d.name.eq_ignore_ascii_case(&c.name)) {
+                    let owner = t.key.as_deref() == Some(c.name.as_str()) || u.key.as_deref() == Some(d.name.as_str());
+                    push_both(&mut edges, i, &c.name, j, &d.name, if owner { 12 } else { 16 });
                 }
             }
         }
@@ -168,12 +135,7 @@ fn shortest(edges: &[Edge], n: usize, from: usize) -> (Vec<Option<u32>>, Vec<Opt
 /// A join tree rooted at `base` reaching every table of `needed`: the union of the
 /// cheapest paths, in the order tables are first reached. `None` when some table cannot
 /// be reached.
-pub(crate) fn join_tree(
-    edges: &[Edge],
-    n: usize,
-    base: usize,
-    needed: &BTreeSet<usize>,
-) -> Option<Vec<JoinStep>> {
+pub(crate) fn join_tree(edges: &[Edge], n: usize, base: usize, needed: &BTreeSet<usize>) -> Option<Vec<JoinStep>> {
     let mut steps: Vec<JoinStep> = Vec::new();
     let mut in_tree: BTreeSet<usize> = BTreeSet::from([base]);
     for &target in needed {
@@ -200,12 +162,7 @@ pub(crate) fn join_tree(
         }
         for e in path.into_iter().rev() {
             if in_tree.insert(e.b) {
-                steps.push(JoinStep {
-                    table: e.b,
-                    col: e.b_col,
-                    other: e.a,
-                    other_col: e.a_col,
-                });
+                steps.push(JoinStep { table: e.b, col: e.b_col, other: e.a, other_col: e.a_col });
             }
         }
     }
@@ -216,11 +173,7 @@ pub(crate) fn join_tree(
 /// with a date column".
 pub(crate) fn by_distance(edges: &[Edge], n: usize, from: usize) -> Vec<usize> {
     let (dist, _) = shortest(edges, n, from);
-    let mut reached: Vec<(u32, usize)> = dist
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| d.map(|d| (d, i)))
-        .collect();
+    let mut reached: Vec<(u32, usize)> = dist.iter().enumerate().filter_map(|(i, d)| d.map(|d| (d, i))).collect();
     reached.sort();
     reached.into_iter().map(|(_, i)| i).collect()
 }

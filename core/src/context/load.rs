@@ -36,8 +36,7 @@ pub(crate) fn parse(text: &str) -> Parsed {
     {
         return Parsed::Schema(s);
     }
-    if let Some(Value::Object(aliases)) = obj.get("aliases").or_else(|| obj.get("product_aliases"))
-    {
+    if let Some(Value::Object(aliases)) = obj.get("aliases").or_else(|| obj.get("product_aliases")) {
         return Parsed::Products(aliases.iter().filter_map(|(k, v)| product(k, v)).collect());
     }
     if let Some(Value::Object(m)) = obj.get("mappings").or_else(|| obj.get("column_mappings")) {
@@ -62,9 +61,7 @@ fn schema(obj: &Map<String, Value>, tables: &Value) -> Option<DatabaseSchema> {
     let dialect = obj
         .get("dialect")
         .or_else(|| obj.get("database_type"))
-        .and_then(|d| {
-            serde_json::from_value::<Dialect>(Value::String(d.as_str()?.to_lowercase())).ok()
-        })
+        .and_then(|d| serde_json::from_value::<Dialect>(Value::String(d.as_str()?.to_lowercase())).ok())
         .unwrap_or_default();
     match tables {
         Value::Array(_) => {
@@ -95,11 +92,7 @@ fn schema(obj: &Map<String, Value>, tables: &Value) -> Option<DatabaseSchema> {
                         })
                     })
                     .collect();
-                let primary_key = columns
-                    .iter()
-                    .filter(|c| c.primary_key)
-                    .map(|c| c.name.clone())
-                    .collect();
+                let primary_key = columns.iter().filter(|c| c.primary_key).map(|c| c.name.clone()).collect();
                 out.push(TableSchema {
                     name: name.clone(),
                     columns,
@@ -109,10 +102,7 @@ fn schema(obj: &Map<String, Value>, tables: &Value) -> Option<DatabaseSchema> {
                 });
             }
             out.sort_by(|a, b| a.name.cmp(&b.name));
-            Some(DatabaseSchema {
-                dialect,
-                tables: out,
-            })
+            Some(DatabaseSchema { dialect, tables: out })
         }
         _ => None,
     }
@@ -127,11 +117,7 @@ fn scalar(v: &Value) -> Option<String> {
 }
 
 fn product(key: &str, v: &Value) -> Option<RawProduct> {
-    let canonical_name = v
-        .get("canonical_name")
-        .and_then(Value::as_str)
-        .unwrap_or(key)
-        .to_string();
+    let canonical_name = v.get("canonical_name").and_then(Value::as_str).unwrap_or(key).to_string();
     let mut reference = None;
     let mut id = None;
     if let Some(Value::Object(refs)) = v.get("database_references") {
@@ -148,27 +134,12 @@ fn product(key: &str, v: &Value) -> Option<RawProduct> {
     }
     let id = id.or_else(|| {
         let c = scalar(v.get("canonical_id")?)?;
-        Some(
-            c.strip_prefix("PROD_")
-                .or_else(|| c.strip_prefix("prod_"))
-                .unwrap_or(&c)
-                .to_string(),
-        )
+        Some(c.strip_prefix("PROD_").or_else(|| c.strip_prefix("prod_")).unwrap_or(&c).to_string())
     })?;
     let aliases = v
         .get("aliases")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
-    Some(RawProduct {
-        key: key.to_string(),
-        canonical_name,
-        id,
-        aliases,
-        reference,
-    })
+    Some(RawProduct { key: key.to_string(), canonical_name, id, aliases, reference })
 }

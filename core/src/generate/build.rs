@@ -11,18 +11,12 @@ use crate::sql::dialect::{Unit, date_bound, date_bucket, quote_ident};
 
 fn col(ctx: &Context, t: usize, c: &str) -> String {
     let d = ctx.dialect();
-    format!(
-        "{}.{}",
-        quote_ident(d, &ctx.tables[t].name),
-        quote_ident(d, c)
-    )
+    format!("{}.{}", quote_ident(d, &ctx.tables[t].name), quote_ident(d, c))
 }
 
 fn is_audit(name: &str) -> bool {
     let n = name.to_lowercase();
-    ["created", "updated", "modified", "deleted", "inserted"]
-        .iter()
-        .any(|k| n.starts_with(k))
+    ["created", "updated", "modified", "deleted", "inserted"].iter().any(|k| n.starts_with(k))
 }
 
 /// The date column to filter or bucket on: a date column of a needed table (base first,
@@ -30,20 +24,10 @@ fn is_audit(name: &str) -> bool {
 /// that has one.
 fn date_column(ctx: &Context, needed: &[usize], base: usize) -> Option<(usize, String)> {
     let pick = |t: usize| {
-        let cols: Vec<_> = ctx.tables[t]
-            .columns
-            .iter()
-            .filter(|c| c.kind == ColumnKind::Date)
-            .collect();
-        cols.iter()
-            .find(|c| !is_audit(&c.name))
-            .or(cols.first())
-            .map(|c| (t, c.name.clone()))
+        let cols: Vec<_> = ctx.tables[t].columns.iter().filter(|c| c.kind == ColumnKind::Date).collect();
+        cols.iter().find(|c| !is_audit(&c.name)).or(cols.first()).map(|c| (t, c.name.clone()))
     };
-    needed
-        .iter()
-        .find_map(|&t| pick(t))
-        .or_else(|| ctx.tables_by_distance(base).into_iter().find_map(pick))
+    needed.iter().find_map(|&t| pick(t)).or_else(|| ctx.tables_by_distance(base).into_iter().find_map(pick))
 }
 
 /// An integer column holding a year (`year`, `published_year`) in a needed table.
@@ -80,26 +64,21 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
     };
     match &intent.measure {
         Some(Measure::Expr { tables, .. }) => tables.iter().for_each(|t| add(*t, &mut needed)),
-        Some(Measure::Column { table, .. }) | Some(Measure::Count { table }) => {
-            add(*table, &mut needed)
-        }
+        Some(Measure::Column { table, .. }) | Some(Measure::Count { table }) => add(*table, &mut needed),
         None => {}
     }
     for g in &intent.group_by {
         match g {
             GroupKey::Column { table, .. } | GroupKey::Entity { table } => add(*table, &mut needed),
-            GroupKey::Bucket {
-                column: Some((t, _)),
-                ..
-            } => add(*t, &mut needed),
+            GroupKey::Bucket { column: Some((t, _)), .. } => add(*t, &mut needed),
             GroupKey::Bucket { .. } => {}
         }
     }
     for f in &intent.filters {
         match f {
-            Filter::Equals { table, .. }
-            | Filter::Compare { table, .. }
-            | Filter::Between { table, .. } => add(*table, &mut needed),
+            Filter::Equals { table, .. } | Filter::Compare { table, .. } | Filter::Between { table, .. } => {
+                add(*table, &mut needed)
+            }
             Filter::Date(_) => {}
         }
     }
@@ -113,16 +92,9 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
     // Date columns for bucket keys and date filters.
     let mut groups = intent.group_by.clone();
     for g in &mut groups {
-        if let GroupKey::Bucket {
-            column: c @ None,
-            unit,
-        } = g
-        {
+        if let GroupKey::Bucket { column: c @ None, unit } = g {
             let found = date_column(ctx, &needed, base).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Unanswerable,
-                    format!("no date column to group by {}", unit_name(*unit)),
-                )
+                Error::new(ErrorKind::Unanswerable, format!("no date column to group by {}", unit_name(*unit)))
             })?;
             add(found.0, &mut needed);
             *c = Some(found);
@@ -132,49 +104,26 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
     let mut described: Vec<String> = Vec::new();
     for f in &intent.filters {
         match f {
-            Filter::Equals {
-                table,
-                column,
-                literal,
-            } => where_parts.push(format!("{} = {literal}", col(ctx, *table, column))),
-            Filter::Compare {
-                table,
-                column,
-                op,
-                value,
-            } => where_parts.push(format!("{} {op} {value}", col(ctx, *table, column))),
-            Filter::Between {
-                table,
-                column,
-                low,
-                high,
-            } => where_parts.push(format!(
-                "{} BETWEEN {low} AND {high}",
-                col(ctx, *table, column)
-            )),
+            Filter::Equals { table, column, literal } => {
+                where_parts.push(format!("{} = {literal}", col(ctx, *table, column)))
+            }
+            Filter::Compare { table, column, op, value } => {
+                where_parts.push(format!("{} {op} {value}", col(ctx, *table, column)))
+            }
+            Filter::Between { table, column, low, high } => {
+                where_parts.push(format!("{} BETWEEN {low} AND {high}", col(ctx, *table, column)))
+            }
             Filter::Date(range) => {
-                let in_needed = needed.iter().any(|&t| {
-                    ctx.tables[t]
-                        .columns
-                        .iter()
-                        .any(|c| c.kind == ColumnKind::Date)
-                });
-                let year = range.year.and_then(|y| {
-                    (!in_needed)
-                        .then(|| year_column(ctx, &needed))
-                        .flatten()
-                        .map(|c| (y, c))
-                });
+                let in_needed =
+                    needed.iter().any(|&t| ctx.tables[t].columns.iter().any(|c| c.kind == ColumnKind::Date));
+                let year =
+                    range.year.and_then(|y| (!in_needed).then(|| year_column(ctx, &needed)).flatten().map(|c| (y, c)));
                 if let Some((y, (t, c))) = year {
                     where_parts.push(format!("{} = {y}", col(ctx, t, &c)));
                     continue;
                 }
-                let (t, c) = date_column(ctx, &needed, base).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Unanswerable,
-                        "no date column to apply the date range to",
-                    )
-                })?;
+                let (t, c) = date_column(ctx, &needed, base)
+                    .ok_or_else(|| Error::new(ErrorKind::Unanswerable, "no date column to apply the date range to"))?;
                 add(t, &mut needed);
                 let q = col(ctx, t, &c);
                 where_parts.push(format!(
@@ -189,14 +138,8 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
 
     let needed_set: BTreeSet<usize> = needed.iter().copied().collect();
     let joins = ctx.join_tree(base, &needed_set).ok_or_else(|| {
-        let names: Vec<&str> = needed
-            .iter()
-            .map(|&t| ctx.tables[t].name.as_str())
-            .collect();
-        Error::new(
-            ErrorKind::Unanswerable,
-            format!("no join path connects the tables {}", names.join(", ")),
-        )
+        let names: Vec<&str> = needed.iter().map(|&t| ctx.tables[t].name.as_str()).collect();
+        Error::new(ErrorKind::Unanswerable, format!("no join path connects the tables {}", names.join(", ")))
     })?;
 
     // SELECT list and GROUP BY.
@@ -211,26 +154,16 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
             }
             GroupKey::Entity { table } => {
                 let info = &ctx.tables[*table];
-                let cols: Vec<&String> = info
-                    .key
-                    .iter()
-                    .chain(info.label.iter().filter(|l| Some(*l) != info.key.as_ref()))
-                    .collect();
-                let cols = if cols.is_empty() {
-                    vec![&info.columns[0].name]
-                } else {
-                    cols
-                };
+                let cols: Vec<&String> =
+                    info.key.iter().chain(info.label.iter().filter(|l| Some(*l) != info.key.as_ref())).collect();
+                let cols = if cols.is_empty() { vec![&info.columns[0].name] } else { cols };
                 for c in cols {
                     let e = col(ctx, *table, c);
                     select.push(e.clone());
                     group_exprs.push(e);
                 }
             }
-            GroupKey::Bucket {
-                unit,
-                column: Some((t, c)),
-            } => {
+            GroupKey::Bucket { unit, column: Some((t, c)) } => {
                 let e = date_bucket(d, *unit, &col(ctx, *t, c));
                 select.push(format!("{e} AS {}", unit_name(*unit)));
                 group_exprs.push(e);
@@ -251,16 +184,10 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
         }
         Some(Measure::Column { agg, table, column }) => {
             let alias = format!("{}_{}", agg.word(), crate::resolve::text::snake(column));
-            select.push(format!(
-                "{}({}) AS {alias}",
-                agg.sql(),
-                col(ctx, *table, column)
-            ));
+            select.push(format!("{}({}) AS {alias}", agg.sql(), col(ctx, *table, column)));
             measure_alias = Some(alias);
         }
-        Some(Measure::Expr {
-            sql, alias, agg, ..
-        }) => {
+        Some(Measure::Expr { sql, alias, agg, .. }) => {
             let e = match agg {
                 Some(a) => format!("{}({sql})", a.sql()),
                 None => sql.clone(),
@@ -287,11 +214,7 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
         }
     }
 
-    let mut sql = format!(
-        "SELECT {}\nFROM {}",
-        select.join(", "),
-        quote_ident(d, &ctx.tables[base].name)
-    );
+    let mut sql = format!("SELECT {}\nFROM {}", select.join(", "), quote_ident(d, &ctx.tables[base].name));
     for j in &joins {
         sql.push_str(&format!(
             "\nJOIN {} ON {} = {}",
@@ -307,14 +230,12 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
         sql.push_str(&format!("\nGROUP BY {}", group_exprs.join(", ")));
     }
     let order = match &intent.order {
-        Some((OrderKey::Measure, desc)) => measure_alias
-            .clone()
-            .map(|a| format!("{a}{}", if *desc { " DESC" } else { "" })),
-        Some((OrderKey::Column { table, column }, desc)) => Some(format!(
-            "{}{}",
-            col(ctx, *table, column),
-            if *desc { " DESC" } else { "" }
-        )),
+        Some((OrderKey::Measure, desc)) => {
+            measure_alias.clone().map(|a| format!("{a}{}", if *desc { " DESC" } else { "" }))
+        }
+        Some((OrderKey::Column { table, column }, desc)) => {
+            Some(format!("{}{}", col(ctx, *table, column), if *desc { " DESC" } else { "" }))
+        }
         None if !group_exprs.is_empty() => Some(group_exprs.join(", ")),
         None => None,
     };
@@ -324,39 +245,23 @@ pub(crate) fn render(ctx: &Context, intent: &Intent) -> Result<Generated> {
     if let Some(n) = intent.limit {
         sql.push_str(&format!("\nLIMIT {n}"));
     }
-    Ok(Generated {
-        explanation: explain(ctx, intent, &joins, &where_parts),
-        sql,
-    })
+    Ok(Generated { explanation: explain(ctx, intent, &joins, &where_parts), sql })
 }
 
-fn explain(
-    ctx: &Context,
-    intent: &Intent,
-    joins: &[crate::context::JoinStep],
-    filters: &[String],
-) -> String {
+fn explain(ctx: &Context, intent: &Intent, joins: &[crate::context::JoinStep], filters: &[String]) -> String {
     let base = &ctx.tables[intent.base].name;
     let mut s = match &intent.measure {
         Some(Measure::Count { table }) => {
             format!("Counted the rows of {}", ctx.tables[*table].name)
         }
         Some(Measure::Column { agg, table, column }) => {
-            format!(
-                "Computed the {} of {}.{}",
-                agg.word(),
-                ctx.tables[*table].name,
-                column
-            )
+            format!("Computed the {} of {}.{}", agg.word(), ctx.tables[*table].name, column)
         }
         Some(Measure::Expr { sql, alias, .. }) => format!("Computed {alias} as {sql}"),
         None => format!("Listed rows of {base}"),
     };
     if !joins.is_empty() {
-        let names: Vec<&str> = joins
-            .iter()
-            .map(|j| ctx.tables[j.table].name.as_str())
-            .collect();
+        let names: Vec<&str> = joins.iter().map(|j| ctx.tables[j.table].name.as_str()).collect();
         s.push_str(&format!(" (joining {} with {})", base, names.join(", ")));
     }
     if !intent.group_by.is_empty() {

@@ -41,18 +41,9 @@ pub(crate) enum Measure {
     /// Number of rows of `table` (distinct keys when joins multiply rows).
     Count { table: usize },
     /// An aggregate over one column.
-    Column {
-        agg: Agg,
-        table: usize,
-        column: String,
-    },
+    Column { agg: Agg, table: usize, column: String },
     /// A business-term expression (already aggregating, or wrapped in `agg`).
-    Expr {
-        sql: String,
-        alias: String,
-        tables: Vec<usize>,
-        agg: Option<Agg>,
-    },
+    Expr { sql: String, alias: String, tables: Vec<usize>, agg: Option<Agg> },
 }
 
 /// One GROUP BY key.
@@ -63,35 +54,18 @@ pub(crate) enum GroupKey {
     /// A table's rows: its key and label columns.
     Entity { table: usize },
     /// A date column bucketed per unit (column chosen by the builder when `None`).
-    Bucket {
-        unit: crate::sql::dialect::Unit,
-        column: Option<(usize, String)>,
-    },
+    Bucket { unit: crate::sql::dialect::Unit, column: Option<(usize, String)> },
 }
 
 /// One WHERE condition.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Filter {
     /// `table.column = literal` (literal already rendered as SQL).
-    Equals {
-        table: usize,
-        column: String,
-        literal: String,
-    },
+    Equals { table: usize, column: String, literal: String },
     /// `table.column <op> number`.
-    Compare {
-        table: usize,
-        column: String,
-        op: &'static str,
-        value: String,
-    },
+    Compare { table: usize, column: String, op: &'static str, value: String },
     /// `table.column BETWEEN low AND high`.
-    Between {
-        table: usize,
-        column: String,
-        low: String,
-        high: String,
-    },
+    Between { table: usize, column: String, low: String, high: String },
     /// A date range on a date column chosen by the builder (or an integer year column).
     Date(DateRange),
 }

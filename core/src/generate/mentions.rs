@@ -8,10 +8,8 @@ use crate::resolve::Resolution;
 use crate::resolve::text::{is_stop_word, word_matches};
 
 /// Last words of a column name that a question may leave out.
-const GENERIC: &[&str] = &[
-    "name", "id", "num", "no", "number", "code", "type", "count", "amount", "value", "date", "at",
-    "on", "qty",
-];
+const GENERIC: &[&str] =
+    &["name", "id", "num", "no", "number", "code", "type", "count", "amount", "value", "date", "at", "on", "qty"];
 
 /// What a mention names.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,15 +60,9 @@ pub(crate) fn find(ctx: &Context, r: &Resolution) -> Vec<Mention> {
             if !r.free(i, i + len) {
                 continue;
             }
-            let q: Vec<String> = r.tokens[i..i + len]
-                .iter()
-                .map(|t| t.norm.clone())
-                .collect();
+            let q: Vec<String> = r.tokens[i..i + len].iter().map(|t| t.norm.clone()).collect();
             if let Some(t) = ctx.tables.iter().position(|t| t.words == q) {
-                found = Some(Mention {
-                    span: (i, i + len),
-                    target: Target::Table(t),
-                });
+                found = Some(Mention { span: (i, i + len), target: Target::Table(t) });
                 break;
             }
             let mut exact = Vec::new();
@@ -81,14 +73,10 @@ pub(crate) fn find(ctx: &Context, r: &Resolution) -> Vec<Mention> {
                         exact.push((ti, c.name.clone(), true));
                     } else if c.words.len() > q.len()
                         && loose_eq(&q, &c.words[..q.len()])
-                        && c.words[q.len()..]
-                            .iter()
-                            .all(|w| GENERIC.contains(&w.as_str()))
+                        && c.words[q.len()..].iter().all(|w| GENERIC.contains(&w.as_str()))
                     {
                         partial.push((ti, c.name.clone(), false));
-                    } else if len == 1
-                        && c.words.len() > 1
-                        && c.words[0] == t.words.last().cloned().unwrap_or_default()
+                    } else if len == 1 && c.words.len() > 1 && c.words[0] == t.words.last().cloned().unwrap_or_default()
                     {
                         // `published_year` style handled above; `book_title` → `title`
                         if loose_eq(&q, &c.words[1..]) {
@@ -98,18 +86,12 @@ pub(crate) fn find(ctx: &Context, r: &Resolution) -> Vec<Mention> {
                 }
             }
             if let Some(t) = ctx.tables.iter().position(|t| loose_eq(&q, &t.words)) {
-                found = Some(Mention {
-                    span: (i, i + len),
-                    target: Target::Table(t),
-                });
+                found = Some(Mention { span: (i, i + len), target: Target::Table(t) });
                 break;
             }
             exact.extend(partial);
             if !exact.is_empty() {
-                found = Some(Mention {
-                    span: (i, i + len),
-                    target: Target::Column(exact),
-                });
+                found = Some(Mention { span: (i, i + len), target: Target::Column(exact) });
                 break;
             }
         }

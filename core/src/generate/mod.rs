@@ -3,7 +3,6 @@
 //! order/limit) and [`build`] renders it as SQL for the database's dialect. An LLM
 //! generator using the same [`crate::context::Context`] can live next to it.
 
-
 pub(crate) mod build;
 pub(crate) mod intent;
 pub(crate) mod mentions;
@@ -30,10 +29,6 @@ pub(crate) struct Generated {
 ///
 /// Errors: `UNANSWERABLE` naming what could not be found (no table or measure matched,
 /// or the thing counted/aggregated is not in the schema).
-pub(crate) fn generate_offline(
-    question: &str,
-    ctx: &Context,
-    resolution: &Resolution,
-) -> crate::Result<Generated> {
+pub(crate) fn generate_offline(question: &str, ctx: &Context, resolution: &Resolution) -> crate::Result<Generated> {
     offline::generate(question, ctx, resolution)
 }

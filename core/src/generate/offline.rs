@@ -109,10 +109,7 @@ impl Reader<'_> {
         while i < self.r.tokens.len() && is_stop_word(self.norm(i)) && !self.r.consumed[i] {
             i += 1;
         }
-        self.r
-            .items
-            .iter()
-            .find(|it| it.span.0 == i && matches!(it.kind, ResolvedKind::Term { .. }))
+        self.r.items.iter().find(|it| it.span.0 == i && matches!(it.kind, ResolvedKind::Term { .. }))
     }
 
     /// The best column of a mention, preferring the tables in `prefer` (in order), then
@@ -127,9 +124,7 @@ impl Reader<'_> {
             let num_ok = !numeric || kind.is_some_and(|k| k.is_numeric());
             (!num_ok, p, !exact, *t)
         };
-        c.iter()
-            .min_by_key(|x| rank(x))
-            .map(|(t, col, _)| (*t, col.clone()))
+        c.iter().min_by_key(|x| rank(x)).map(|(t, col, _)| (*t, col.clone()))
     }
 }
 
@@ -138,20 +133,10 @@ fn unanswerable(what: impl Into<String>) -> Error {
 }
 
 fn term_measure(kind: &ResolvedKind, agg: Option<Agg>) -> Option<Measure> {
-    let ResolvedKind::Term {
-        phrase,
-        expr,
-        tables,
-        aggregate,
-    } = kind
-    else {
+    let ResolvedKind::Term { phrase, expr, tables, aggregate } = kind else {
         return None;
     };
-    let agg = if *aggregate {
-        None
-    } else {
-        Some(agg.unwrap_or(Agg::Sum))
-    };
+    let agg = if *aggregate { None } else { Some(agg.unwrap_or(Agg::Sum)) };
     let upper = expr.to_uppercase();
     let mut alias = snake(phrase);
     let summing = agg == Some(Agg::Sum) || (agg.is_none() && upper.starts_with("SUM("));
@@ -160,23 +145,13 @@ fn term_measure(kind: &ResolvedKind, agg: Option<Agg>) -> Option<Measure> {
     } else if summing && !alias.starts_with("total") {
         alias = format!("total_{alias}");
     }
-    Some(Measure::Expr {
-        sql: expr.clone(),
-        alias,
-        tables: tables.clone(),
-        agg,
-    })
+    Some(Measure::Expr { sql: expr.clone(), alias, tables: tables.clone(), agg })
 }
 
 /// The reading itself.
 pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Intent> {
     let mentions = mentions::find(ctx, r);
-    let mut rd = Reader {
-        ctx,
-        r,
-        used: r.consumed.clone(),
-        mentions,
-    };
+    let mut rd = Reader { ctx, r, used: r.consumed.clone(), mentions };
     let n = r.tokens.len();
     let mut intent = Intent::default();
     let mut measure: Option<Measure> = None;
@@ -190,45 +165,26 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
     // 1. top-N / superlatives.
     for i in 0..n {
         let w = rd.norm(i).to_string();
-        let num_after = r
-            .tokens
-            .get(i + 1)
-            .and_then(|t| t.number())
-            .filter(|x| *x >= 1.0 && x.fract() == 0.0);
-        if matches!(
-            w.as_str(),
-            "top" | "best" | "first" | "highest" | "bottom" | "worst" | "lowest"
-        ) && num_after.is_some()
+        let num_after = r.tokens.get(i + 1).and_then(|t| t.number()).filter(|x| *x >= 1.0 && x.fract() == 0.0);
+        if matches!(w.as_str(), "top" | "best" | "first" | "highest" | "bottom" | "worst" | "lowest")
+            && num_after.is_some()
         {
-            top = Some((
-                num_after.unwrap_or(10.0) as u64,
-                !matches!(w.as_str(), "bottom" | "worst" | "lowest"),
-            ));
+            top = Some((num_after.unwrap_or(10.0) as u64, !matches!(w.as_str(), "bottom" | "worst" | "lowest")));
             rd.used[i] = true;
             rd.used[i + 1] = true;
         } else if matches!(w.as_str(), "top" | "bottom") && top.is_none() {
             top = Some((10, w == "top"));
             rd.used[i] = true;
         }
-        if (w == "most" || w == "least") && rd.norm(i + 1) == "expensive"
-            || w == "cheapest"
-            || w == "priciest"
-        {
+        if (w == "most" || w == "least") && rd.norm(i + 1) == "expensive" || w == "cheapest" || w == "priciest" {
             let desc = w == "most" || w == "priciest";
-            let count = r
-                .tokens
-                .get(i.wrapping_sub(1))
-                .and_then(|t| t.number())
-                .map(|x| x as u64);
-            let singular_subject = rd.mentions.iter().find(|m| m.span.0 > i).is_some_and(|m| {
-                r.tokens[m.span.1 - 1].raw.to_lowercase() == r.tokens[m.span.1 - 1].norm
-            });
-            top = Some((
-                count
-                    .or(top.map(|t| t.0))
-                    .unwrap_or(if singular_subject { 1 } else { 10 }),
-                desc,
-            ));
+            let count = r.tokens.get(i.wrapping_sub(1)).and_then(|t| t.number()).map(|x| x as u64);
+            let singular_subject = rd
+                .mentions
+                .iter()
+                .find(|m| m.span.0 > i)
+                .is_some_and(|m| r.tokens[m.span.1 - 1].raw.to_lowercase() == r.tokens[m.span.1 - 1].norm);
+            top = Some((count.or(top.map(|t| t.0)).unwrap_or(if singular_subject { 1 } else { 10 }), desc));
             // The price-like column of the next table mentioned.
             let table = rd.mentions.iter().find(|m| m.span.0 > i).map(|m| m.table());
             if let Some(t) = table {
@@ -236,11 +192,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
                 let col = ["price", "cost", "unit_price", "amount", "total_amount"]
                     .iter()
                     .find_map(|p| info.column(p))
-                    .or_else(|| {
-                        info.columns
-                            .iter()
-                            .find(|c| c.words.iter().any(|w| w == "price" || w == "cost"))
-                    });
+                    .or_else(|| info.columns.iter().find(|c| c.words.iter().any(|w| w == "price" || w == "cost")));
                 if let Some(c) = col {
                     order_col = Some((t, c.name.clone()));
                 }
@@ -277,9 +229,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
             if matches!(rd.norm(j), "number" | "count") {
                 let k = if rd.norm(j + 1) == "of" { j + 2 } else { j + 1 };
                 if let Ok(Some(m)) = rd.next_mention(k) {
-                    measure = Some(Measure::Count {
-                        table: rd.mentions[m].table(),
-                    });
+                    measure = Some(Measure::Count { table: rd.mentions[m].table() });
                     used_mentions.insert(m);
                     order_by_measure = true;
                     rd.used[i] = true;
@@ -290,12 +240,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
             let agg = agg_word(rd.norm(j));
             let k = if agg.is_some() { j + 1 } else { j };
             if let Some(m) = rd.mention_at(k) {
-                let prefer: Vec<usize> = rd
-                    .mentions
-                    .iter()
-                    .take_while(|x| x.span.0 < i)
-                    .map(|x| x.table())
-                    .collect();
+                let prefer: Vec<usize> = rd.mentions.iter().take_while(|x| x.span.0 < i).map(|x| x.table()).collect();
                 if let Some(col) = rd.pick_column(&rd.mentions[m], &prefer, true) {
                     used_mentions.insert(m);
                     rd.used[i] = true;
@@ -303,11 +248,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
                     if agg.is_none() && entity == Some(col.0) {
                         order_col = Some(col);
                     } else {
-                        measure = Some(Measure::Column {
-                            agg: agg.unwrap_or(Agg::Sum),
-                            table: col.0,
-                            column: col.1,
-                        });
+                        measure = Some(Measure::Column { agg: agg.unwrap_or(Agg::Sum), table: col.0, column: col.1 });
                         order_by_measure = true;
                     }
                     i = rd.mentions[m].span.1;
@@ -324,11 +265,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
                     return None;
                 };
                 c.iter()
-                    .find(|(t, col, _)| {
-                        ctx.tables[*t]
-                            .column(col)
-                            .is_some_and(|k| k.kind != ColumnKind::Date)
-                    })
+                    .find(|(t, col, _)| ctx.tables[*t].column(col).is_some_and(|k| k.kind != ColumnKind::Date))
                     .cloned()
             });
             match named {
@@ -336,21 +273,9 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
                     if let Some(m) = rd.mention_at(j) {
                         used_mentions.insert(m);
                     }
-                    group_spans.push((
-                        j,
-                        GroupKey::Column {
-                            table: t,
-                            column: col,
-                        },
-                    ));
+                    group_spans.push((j, GroupKey::Column { table: t, column: col }));
                 }
-                None => group_spans.push((
-                    j,
-                    GroupKey::Bucket {
-                        unit: u,
-                        column: None,
-                    },
-                )),
+                None => group_spans.push((j, GroupKey::Bucket { unit: u, column: None })),
             }
             i = j + 1;
             continue;
@@ -361,19 +286,9 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
             let key = match &rd.mentions[m].target {
                 Target::Table(t) => GroupKey::Entity { table: *t },
                 Target::Column(_) => {
-                    let prefer: Vec<usize> = rd
-                        .mentions
-                        .iter()
-                        .filter(|x| x.span.0 != j)
-                        .map(|x| x.table())
-                        .collect();
-                    let (t, c) = rd
-                        .pick_column(&rd.mentions[m], &prefer, false)
-                        .unwrap_or_default();
-                    GroupKey::Column {
-                        table: t,
-                        column: c,
-                    }
+                    let prefer: Vec<usize> = rd.mentions.iter().filter(|x| x.span.0 != j).map(|x| x.table()).collect();
+                    let (t, c) = rd.pick_column(&rd.mentions[m], &prefer, false).unwrap_or_default();
+                    GroupKey::Column { table: t, column: c }
                 }
             };
             group_spans.push((j, key));
@@ -387,9 +302,8 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
     let mut i = 0;
     while i < n && measure.is_none() {
         let w = rd.norm(i).to_string();
-        let count_kw = (w == "how" && rd.norm(i + 1) == "many")
-            || (w == "number" && rd.norm(i + 1) == "of")
-            || w == "count";
+        let count_kw =
+            (w == "how" && rd.norm(i + 1) == "many") || (w == "number" && rd.norm(i + 1) == "of") || w == "count";
         if count_kw && !rd.used[i] {
             let k = if w == "count" { i + 1 } else { i + 2 };
             match rd.next_mention(k) {
@@ -401,9 +315,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
                 }
                 Ok(None) => {}
                 Err(word) => {
-                    return Err(unanswerable(format!(
-                        "could not find \"{word}\" in the database"
-                    )));
+                    return Err(unanswerable(format!("could not find \"{word}\" in the database")));
                 }
             }
             i = k;
@@ -416,36 +328,22 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
             }
             match rd.next_mention(i + 1) {
                 Ok(Some(m)) => {
-                    let prefer: Vec<usize> = rd
-                        .mentions
-                        .iter()
-                        .filter(|x| x.span.0 > i)
-                        .map(|x| x.table())
-                        .collect();
+                    let prefer: Vec<usize> = rd.mentions.iter().filter(|x| x.span.0 > i).map(|x| x.table()).collect();
                     if let Some((t, c)) = rd.pick_column(&rd.mentions[m], &prefer, true) {
                         used_mentions.insert(m);
-                        measure = Some(Measure::Column {
-                            agg,
-                            table: t,
-                            column: c,
-                        });
+                        measure = Some(Measure::Column { agg, table: t, column: c });
                     }
                 }
                 Ok(None) => {}
                 Err(word) => {
-                    return Err(unanswerable(format!(
-                        "could not find \"{word}\" in the database"
-                    )));
+                    return Err(unanswerable(format!("could not find \"{word}\" in the database")));
                 }
             }
         }
         i += 1;
     }
     if measure.is_none()
-        && let Some(t) = r
-            .items
-            .iter()
-            .find(|it| matches!(it.kind, ResolvedKind::Term { .. }))
+        && let Some(t) = r.items.iter().find(|it| matches!(it.kind, ResolvedKind::Term { .. }))
     {
         measure = term_measure(&t.kind, None);
     }
@@ -460,12 +358,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
             .map(|(_, m)| m.table());
     }
     if subject.is_none() && measure.is_none() {
-        subject = rd
-            .mentions
-            .iter()
-            .enumerate()
-            .find(|(k, _)| !used_mentions.contains(k))
-            .map(|(_, m)| m.table());
+        subject = rd.mentions.iter().enumerate().find(|(k, _)| !used_mentions.contains(k)).map(|(_, m)| m.table());
     }
     let value_table = r.items.iter().find_map(|it| match &it.kind {
         ResolvedKind::Value { columns, .. } => Some(columns[0].0),
@@ -486,14 +379,8 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
                     })
                     .map(|k| r.tokens[k].raw.clone())
                     .collect();
-                let what = if unknown.is_empty() {
-                    question.trim().to_string()
-                } else {
-                    unknown.join(", ")
-                };
-                return Err(unanswerable(format!(
-                    "no table or measure in the database matches: {what}"
-                )));
+                let what = if unknown.is_empty() { question.trim().to_string() } else { unknown.join(", ") };
+                return Err(unanswerable(format!("no table or measure in the database matches: {what}")));
             }
         },
     };
@@ -510,43 +397,24 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
         intent.base = entity;
         if let Some(col) = order_col.clone() {
             intent.select.push(col.clone());
-            intent.order = Some((
-                OrderKey::Column {
-                    table: col.0,
-                    column: col.1,
-                },
-                desc,
-            ));
+            intent.order = Some((OrderKey::Column { table: col.0, column: col.1 }, desc));
         }
     } else if let Some((n, desc)) = top {
         intent.limit = Some(n);
         if let Some(entity) = subject.filter(|s| Some(*s) != measure_table(&measure)) {
-            intent
-                .group_by
-                .insert(0, GroupKey::Entity { table: entity });
+            intent.group_by.insert(0, GroupKey::Entity { table: entity });
         }
         if let Some(col) = order_col.clone() {
-            intent.order = Some((
-                OrderKey::Column {
-                    table: col.0,
-                    column: col.1,
-                },
-                desc,
-            ));
+            intent.order = Some((OrderKey::Column { table: col.0, column: col.1 }, desc));
         } else if order_by_measure || measure.is_some() {
             intent.order = Some((OrderKey::Measure, desc));
         }
     }
     // "how many authors per organization": the count's own table grouped elsewhere.
     if let Some(Measure::Count { table }) = &measure
-        && intent
-            .group_by
-            .iter()
-            .any(|g| matches!(g, GroupKey::Entity { table: t } if t == table))
+        && intent.group_by.iter().any(|g| matches!(g, GroupKey::Entity { table: t } if t == table))
     {
-        intent
-            .group_by
-            .retain(|g| !matches!(g, GroupKey::Entity { table: t } if t == table));
+        intent.group_by.retain(|g| !matches!(g, GroupKey::Entity { table: t } if t == table));
     }
     intent.measure = measure;
 
@@ -569,10 +437,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
                     string_literal(ctx.dialect(), id)
                 };
                 let Some((rt, rc)) = reference.clone().or_else(|| product_reference(ctx)) else {
-                    return Err(unanswerable(format!(
-                        "no column holds the id of product \"{}\"",
-                        it.original
-                    )));
+                    return Err(unanswerable(format!("no column holds the id of product \"{}\"", it.original)));
                 };
                 // Use the fact table's foreign key to the referenced id when one exists.
                 let fk = needed.iter().find_map(|&t| {
@@ -583,18 +448,10 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
                 });
                 let (t, c) = fk.unwrap_or((rt, rc));
                 needed.push(t);
-                intent.filters.push(Filter::Equals {
-                    table: t,
-                    column: c,
-                    literal,
-                });
+                intent.filters.push(Filter::Equals { table: t, column: c, literal });
             }
             ResolvedKind::Value { columns, value, .. } => {
-                let (t, c) = columns
-                    .iter()
-                    .find(|(t, _)| needed.contains(t))
-                    .unwrap_or(&columns[0])
-                    .clone();
+                let (t, c) = columns.iter().find(|(t, _)| needed.contains(t)).unwrap_or(&columns[0]).clone();
                 needed.push(t);
                 intent.filters.push(Filter::Equals {
                     table: t,
@@ -613,32 +470,23 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
         let w = rd.norm(i).to_string();
         let next = rd.norm(i + 1).to_string();
         let (op, width) = match (w.as_str(), next.as_str()) {
-            ("more" | "greater" | "higher", "than") | ("at", "least") => {
-                (if w == "at" { ">=" } else { ">" }, 2)
-            }
-            ("less" | "fewer" | "lower", "than") | ("at", "most") => {
-                (if w == "at" { "<=" } else { "<" }, 2)
-            }
+            ("more" | "greater" | "higher", "than") | ("at", "least") => (if w == "at" { ">=" } else { ">" }, 2),
+            ("less" | "fewer" | "lower", "than") | ("at", "most") => (if w == "at" { "<=" } else { "<" }, 2),
             ("over" | "above" | "exceeding", _) => (">", 1),
             ("under" | "below", _) => ("<", 1),
             ("equal", "to") => ("=", 2),
             ("between", _) => ("between", 1),
-            (s, _)
-                if r.tokens[i].is_symbol()
-                    && matches!(s, ">" | "<" | ">=" | "<=" | "=" | "!=" | "<>") =>
-            {
-                (
-                    match s {
-                        ">" => ">",
-                        "<" => "<",
-                        ">=" => ">=",
-                        "<=" => "<=",
-                        "=" => "=",
-                        _ => "<>",
-                    },
-                    1,
-                )
-            }
+            (s, _) if r.tokens[i].is_symbol() && matches!(s, ">" | "<" | ">=" | "<=" | "=" | "!=" | "<>") => (
+                match s {
+                    ">" => ">",
+                    "<" => "<",
+                    ">=" => ">=",
+                    "<=" => "<=",
+                    "=" => "=",
+                    _ => "<>",
+                },
+                1,
+            ),
             _ => {
                 i += 1;
                 continue;
@@ -660,11 +508,8 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
             .rev()
             .filter(|m| m.span.1 <= i)
             .find_map(|m| {
-                rd.pick_column(m, &prefer, true).filter(|(t, c)| {
-                    ctx.tables[*t]
-                        .column(c)
-                        .is_some_and(|k| k.kind.is_numeric())
-                })
+                rd.pick_column(m, &prefer, true)
+                    .filter(|(t, c)| ctx.tables[*t].column(c).is_some_and(|k| k.kind.is_numeric()))
             })
             .or_else(|| order_col.clone());
         let Some((t, c)) = col else {
@@ -677,23 +522,13 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
             && rd.norm(i + 2) == "and"
             && let Some(hi) = r.tokens.get(i + 3).filter(|t| t.number().is_some())
         {
-            intent.filters.push(Filter::Between {
-                table: t,
-                column: c,
-                low: num,
-                high: hi.raw.clone(),
-            });
+            intent.filters.push(Filter::Between { table: t, column: c, low: num, high: hi.raw.clone() });
             i += 4;
             continue;
         }
         if op != "between" {
             let _ = v;
-            intent.filters.push(Filter::Compare {
-                table: t,
-                column: c,
-                op,
-                value: num,
-            });
+            intent.filters.push(Filter::Compare { table: t, column: c, op, value: num });
         }
         i += width + 1;
     }
@@ -711,9 +546,8 @@ fn measure_table(m: &Option<Measure>) -> Option<usize> {
 /// Without a `database_references` entry, a product id refers to the key of a table
 /// named `products`/`product`.
 fn product_reference(ctx: &Context) -> Option<(usize, String)> {
-    ctx.tables.iter().enumerate().find_map(|(i, t)| {
-        (t.words == ["product"])
-            .then(|| t.key.clone().map(|k| (i, k)))
-            .flatten()
-    })
+    ctx.tables
+        .iter()
+        .enumerate()
+        .find_map(|(i, t)| (t.words == ["product"]).then(|| t.key.clone().map(|k| (i, k))).flatten())
 }

@@ -4,32 +4,21 @@
 use chrono::Utc;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
-use talk2tables_common::{
-    ColumnSchema, DatabaseSchema, Dialect, ForeignKey, QueryOutput, TableSchema,
-};
+use talk2tables_common::{ColumnSchema, DatabaseSchema, Dialect, ForeignKey, QueryOutput, TableSchema};
 
 use crate::context::{Context, FetchedResource};
 use crate::error::ErrorKind;
 use crate::resolve::resolve;
 
 async fn pool(script: &str) -> SqlitePool {
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect("sqlite::memory:")
-        .await
-        .unwrap();
-    sqlx::raw_sql(AssertSqlSafe(script.to_string()))
-        .execute(&pool)
-        .await
-        .unwrap();
+    let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+    sqlx::raw_sql(AssertSqlSafe(script.to_string())).execute(&pool).await.unwrap();
     pool
 }
 
 async fn rows(pool: &SqlitePool, sql: &str) -> Vec<Vec<String>> {
-    let out = sqlx::query(AssertSqlSafe(sql.to_string()))
-        .fetch_all(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+    let out =
+        sqlx::query(AssertSqlSafe(sql.to_string())).fetch_all(pool).await.unwrap_or_else(|e| panic!("{e}\n{sql}"));
     out.iter()
         .map(|r| {
             (0..r.len())
@@ -51,19 +40,19 @@ async fn rows(pool: &SqlitePool, sql: &str) -> Vec<Vec<String>> {
 
 /// Introspects a SQLite database into the `database://schema` JSON shape.
 async fn introspect(pool: &SqlitePool) -> DatabaseSchema {
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .fetch_all(pool)
-            .await
-            .unwrap();
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
     let mut tables = Vec::new();
     for name in names {
-        let cols = sqlx::query(AssertSqlSafe(format!(
-            "SELECT name, type, \"notnull\", pk FROM pragma_table_info('{name}')"
-        )))
-        .fetch_all(pool)
-        .await
-        .unwrap();
+        let cols =
+            sqlx::query(AssertSqlSafe(format!("SELECT name, type, \"notnull\", pk FROM pragma_table_info('{name}')")))
+                .fetch_all(pool)
+                .await
+                .unwrap();
         let columns: Vec<ColumnSchema> = cols
             .iter()
             .map(|c| ColumnSchema {
@@ -87,28 +76,14 @@ async fn introspect(pool: &SqlitePool) -> DatabaseSchema {
                 references_columns: vec![f.get("to")],
             })
             .collect();
-        let count: i64 =
-            sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{name}\"")))
-                .fetch_one(pool)
-                .await
-                .unwrap();
-        let primary_key = columns
-            .iter()
-            .filter(|c| c.primary_key)
-            .map(|c| c.name.clone())
-            .collect();
-        tables.push(TableSchema {
-            name,
-            columns,
-            primary_key,
-            foreign_keys,
-            row_count: Some(count as u64),
-        });
+        let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{name}\"")))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let primary_key = columns.iter().filter(|c| c.primary_key).map(|c| c.name.clone()).collect();
+        tables.push(TableSchema { name, columns, primary_key, foreign_keys, row_count: Some(count as u64) });
     }
-    DatabaseSchema {
-        dialect: Dialect::Sqlite,
-        tables,
-    }
+    DatabaseSchema { dialect: Dialect::Sqlite, tables }
 }
 
 fn resource(server: &str, uri: &str, text: String) -> FetchedResource {
@@ -124,11 +99,7 @@ fn resource(server: &str, uri: &str, text: String) -> FetchedResource {
 /// Builds the context as the pipeline would: resources, then the value probes run.
 async fn context(pool: &SqlitePool, metadata: &[(&str, String)]) -> Context {
     let schema = introspect(pool).await;
-    let mut res = vec![resource(
-        "database_mcp",
-        "database://schema",
-        serde_json::to_string(&schema).unwrap(),
-    )];
+    let mut res = vec![resource("database_mcp", "database://schema", serde_json::to_string(&schema).unwrap())];
     for (uri, text) in metadata {
         res.push(resource("product_metadata_mcp", uri, text.clone()));
     }
@@ -138,10 +109,7 @@ async fn context(pool: &SqlitePool, metadata: &[(&str, String)]) -> Context {
         let output = QueryOutput {
             columns: vec![probe.column.clone()],
             row_count: got.len(),
-            rows: got
-                .into_iter()
-                .map(|r| r.into_iter().map(serde_json::Value::String).collect())
-                .collect(),
+            rows: got.into_iter().map(|r| r.into_iter().map(serde_json::Value::String).collect()).collect(),
             truncated: false,
             total_rows: None,
         };
@@ -158,19 +126,12 @@ async fn check(pool: &SqlitePool, ctx: &Context, q: &str, expected: &str, ordere
     let sql = crate::sql::validate::with_default_limit(&g.sql, Dialect::Sqlite, 1000).unwrap();
     let mut got = rows(pool, &sql).await;
     let mut want = rows(pool, expected).await;
-    assert!(
-        !want.is_empty(),
-        "expected query returns no rows: {expected}"
-    );
+    assert!(!want.is_empty(), "expected query returns no rows: {expected}");
     if !ordered {
         got.sort();
         want.sort();
     }
-    assert_eq!(
-        got, want,
-        "\nquestion: {q}\ngenerated:\n{}\nexplanation: {}",
-        g.sql, g.explanation
-    );
+    assert_eq!(got, want, "\nquestion: {q}\ngenerated:\n{}\nexplanation: {}", g.sql, g.explanation);
     g.sql
 }
 
@@ -235,10 +196,7 @@ fn sample_metadata() -> Vec<(&'static str, String)> {
         "profit margin": "products.cost - products.price",
         "this month": "DATE_TRUNC('month', {date_column}) = DATE_TRUNC('month', CURRENT_DATE)"},
         "description": "Column mappings"});
-    vec![
-        ("product-aliases://list", aliases.to_string()),
-        ("column-mappings://list", mappings.to_string()),
-    ]
+    vec![("product-aliases://list", aliases.to_string()), ("column-mappings://list", mappings.to_string())]
 }
 
 #[tokio::test]
@@ -255,32 +213,23 @@ async fn sample_database_questions() {
             && e.source == "product_metadata_mcp"),
         "{ents:?}"
     );
-    assert!(
-        ents.iter()
-            .any(|e| e.entity_type == "date_range" && e.source == "core"),
-        "{ents:?}"
-    );
-    assert!(
-        ents.iter()
-            .any(|e| e.entity_type == "business_term" && e.original_term == "sales"),
-        "{ents:?}"
-    );
-    let sql = check(&pool, &ctx, q,
+    assert!(ents.iter().any(|e| e.entity_type == "date_range" && e.source == "core"), "{ents:?}");
+    assert!(ents.iter().any(|e| e.entity_type == "business_term" && e.original_term == "sales"), "{ents:?}");
+    let sql = check(
+        &pool,
+        &ctx,
+        q,
         "SELECT SUM(oi.quantity * oi.unit_price) FROM order_items oi JOIN orders o ON o.order_id = oi.order_id
-         WHERE oi.product_id = 123 AND o.order_date >= date('now','start of month')", false).await;
+         WHERE oi.product_id = 123 AND o.order_date >= date('now','start of month')",
+        false,
+    )
+    .await;
     assert!(sql.contains("order_items.product_id = 123"), "{sql}");
     assert!(sql.contains("date('now', 'start of month')"), "{sql}");
     // typo in the alias
     check(&pool, &ctx, "total sales for abracadabr this month",
         "SELECT SUM(quantity * unit_price) FROM order_items oi JOIN orders o USING(order_id) WHERE product_id = 123 AND o.order_date >= date('now','start of month')", false).await;
-    check(
-        &pool,
-        &ctx,
-        "How many customers are there?",
-        "SELECT COUNT(*) FROM customers",
-        false,
-    )
-    .await;
+    check(&pool, &ctx, "How many customers are there?", "SELECT COUNT(*) FROM customers", false).await;
     check(
         &pool,
         &ctx,
@@ -302,8 +251,14 @@ async fn sample_database_questions() {
         false,
     )
     .await;
-    check(&pool, &ctx, "Average order value by country",
-        "SELECT c.country, AVG(o.total_amount) FROM orders o JOIN customers c USING(customer_id) GROUP BY 1", false).await;
+    check(
+        &pool,
+        &ctx,
+        "Average order value by country",
+        "SELECT c.country, AVG(o.total_amount) FROM orders o JOIN customers c USING(customer_id) GROUP BY 1",
+        false,
+    )
+    .await;
     check(
         &pool,
         &ctx,
@@ -322,14 +277,7 @@ async fn sample_database_questions() {
         true,
     )
     .await;
-    check(
-        &pool,
-        &ctx,
-        "products with price over 100",
-        "SELECT * FROM products WHERE price > 100",
-        false,
-    )
-    .await;
+    check(&pool, &ctx, "products with price over 100", "SELECT * FROM products WHERE price > 100", false).await;
     check(
         &pool,
         &ctx,
@@ -344,31 +292,15 @@ async fn sample_database_questions() {
 
 fn public_db(file: &str) -> String {
     let path = format!("/work/shared/data/public-dbs/{file}");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .replace("public.", "")
+    std::fs::read_to_string(path).unwrap().replace("public.", "")
 }
 
 #[tokio::test]
 async fn restaurants_questions() {
     let pool = pool(&public_db("restaurants.sql")).await;
     let ctx = context(&pool, &[]).await;
-    check(
-        &pool,
-        &ctx,
-        "How many restaurants are there?",
-        "SELECT COUNT(*) FROM restaurant",
-        false,
-    )
-    .await;
-    check(
-        &pool,
-        &ctx,
-        "What is the average rating of restaurants?",
-        "SELECT AVG(rating) FROM restaurant",
-        false,
-    )
-    .await;
+    check(&pool, &ctx, "How many restaurants are there?", "SELECT COUNT(*) FROM restaurant", false).await;
+    check(&pool, &ctx, "What is the average rating of restaurants?", "SELECT AVG(rating) FROM restaurant", false).await;
     check(
         &pool,
         &ctx,
@@ -411,14 +343,7 @@ async fn restaurants_questions() {
     .await;
     check(&pool, &ctx, "How many restaurants are in California?",
         "SELECT COUNT(DISTINCT r.id) FROM restaurant r JOIN geographic g ON g.city_name = r.city_name WHERE g.region = 'California'", false).await;
-    check(
-        &pool,
-        &ctx,
-        "restaurants with rating above 4.4",
-        "SELECT * FROM restaurant WHERE rating > 4.4",
-        false,
-    )
-    .await;
+    check(&pool, &ctx, "restaurants with rating above 4.4", "SELECT * FROM restaurant WHERE rating > 4.4", false).await;
     unanswerable(&ctx, "How many employees are there?");
 }
 
@@ -426,14 +351,7 @@ async fn restaurants_questions() {
 async fn academic_questions() {
     let pool = pool(&public_db("academic.sql")).await;
     let ctx = context(&pool, &[]).await;
-    check(
-        &pool,
-        &ctx,
-        "How many authors are there?",
-        "SELECT COUNT(*) FROM author",
-        false,
-    )
-    .await;
+    check(&pool, &ctx, "How many authors are there?", "SELECT COUNT(*) FROM author", false).await;
     check(
         &pool,
         &ctx,
@@ -450,24 +368,17 @@ async fn academic_questions() {
         true,
     )
     .await;
+    check(&pool, &ctx, "average citation_num of publications", "SELECT AVG(citation_num) FROM publication", false)
+        .await;
+    check(&pool, &ctx, "publications in 2021", "SELECT * FROM publication WHERE year = 2021", false).await;
     check(
         &pool,
         &ctx,
-        "average citation_num of publications",
-        "SELECT AVG(citation_num) FROM publication",
+        "How many authors per organization?",
+        "SELECT o.oid, o.name, COUNT(DISTINCT a.aid) FROM author a JOIN organization o ON o.oid = a.oid GROUP BY 1, 2",
         false,
     )
     .await;
-    check(
-        &pool,
-        &ctx,
-        "publications in 2021",
-        "SELECT * FROM publication WHERE year = 2021",
-        false,
-    )
-    .await;
-    check(&pool, &ctx, "How many authors per organization?",
-        "SELECT o.oid, o.name, COUNT(DISTINCT a.aid) FROM author a JOIN organization o ON o.oid = a.oid GROUP BY 1, 2", false).await;
 }
 
 const LIBRARY: &str = "
@@ -486,38 +397,11 @@ INSERT INTO loans VALUES (1,1,'bob',date('now')),(2,3,'eve',date('now','start of
 async fn library_questions() {
     let pool = pool(LIBRARY).await;
     let ctx = context(&pool, &[]).await;
-    check(
-        &pool,
-        &ctx,
-        "How many books are there?",
-        "SELECT COUNT(*) FROM books",
-        false,
-    )
-    .await;
-    check(
-        &pool,
-        &ctx,
-        "Number of books per genre",
-        "SELECT genre, COUNT(*) FROM books GROUP BY genre",
-        false,
-    )
-    .await;
-    check(
-        &pool,
-        &ctx,
-        "How many fantasy books?",
-        "SELECT COUNT(*) FROM books WHERE genre = 'Fantasy'",
-        false,
-    )
-    .await;
-    check(
-        &pool,
-        &ctx,
-        "Top 2 books by pages",
-        "SELECT title, pages FROM books ORDER BY pages DESC LIMIT 2",
-        true,
-    )
-    .await;
+    check(&pool, &ctx, "How many books are there?", "SELECT COUNT(*) FROM books", false).await;
+    check(&pool, &ctx, "Number of books per genre", "SELECT genre, COUNT(*) FROM books GROUP BY genre", false).await;
+    check(&pool, &ctx, "How many fantasy books?", "SELECT COUNT(*) FROM books WHERE genre = 'Fantasy'", false).await;
+    check(&pool, &ctx, "Top 2 books by pages", "SELECT title, pages FROM books ORDER BY pages DESC LIMIT 2", true)
+        .await;
     check(&pool, &ctx, "How many books per author?",
         "SELECT a.author_id, a.name, COUNT(DISTINCT b.book_id) FROM books b JOIN authors a USING(author_id) GROUP BY 1, 2", false).await;
     check(
@@ -530,14 +414,7 @@ async fn library_questions() {
     .await;
     check(&pool, &ctx, "loans last month",
         "SELECT * FROM loans WHERE loaned_on >= date('now','start of month','-1 months') AND loaned_on < date('now','start of month')", false).await;
-    check(
-        &pool,
-        &ctx,
-        "books published in 1987",
-        "SELECT * FROM books WHERE published_year = 1987",
-        false,
-    )
-    .await;
+    check(&pool, &ctx, "books published in 1987", "SELECT * FROM books WHERE published_year = 1987", false).await;
     check(
         &pool,
         &ctx,

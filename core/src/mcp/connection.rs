@@ -7,13 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
-    PaginatedRequestParams, ReadResourceRequestParams, Resource, ResourceContents,
-    ResourceUpdatedNotificationParam, Tool,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, PaginatedRequestParams,
+    ReadResourceRequestParams, Resource, ResourceContents, ResourceUpdatedNotificationParam, Tool,
 };
-use rmcp::service::{
-    ClientCacheConfig, ClientInitializeError, NotificationContext, RunningService,
-};
+use rmcp::service::{ClientCacheConfig, ClientInitializeError, NotificationContext, RunningService};
 use rmcp::transport::IntoTransport;
 use rmcp::{ClientHandler, Peer, RoleClient, ServiceError, ServiceExt};
 use talk2tables_common::QueryOutput;
@@ -58,6 +55,7 @@ struct Inner {
     last_error: Mutex<Option<String>>,
     has_resources: bool,
     has_tools: bool,
+    #[allow(dead_code, reason = "reported by health once it shows the negotiated version")]
     protocol_version: String,
     resource_changes: Arc<AtomicU64>,
     process_group: Option<u32>,
@@ -81,10 +79,7 @@ struct Notifications {
 
 impl ClientHandler for Notifications {
     fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
-            ClientCapabilities::default(),
-            Implementation::new("talk2tables", env!("CARGO_PKG_VERSION")),
-        )
+        ClientConfig::new(ClientCapabilities::default(), Implementation::new("talk2tables", env!("CARGO_PKG_VERSION")))
     }
 
     async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
@@ -111,10 +106,7 @@ impl HandshakeError {
     fn into_error(self, server_id: &str, limit: Duration, detail: &str) -> Error {
         match self {
             HandshakeError::TimedOut => {
-                let mut message = format!(
-                    "{server_id}: handshake timed out after {} s",
-                    errors::format_secs(limit)
-                );
+                let mut message = format!("{server_id}: handshake timed out after {} s", errors::format_secs(limit));
                 if !detail.is_empty() {
                     message.push_str(" — ");
                     message.push_str(detail);
@@ -153,36 +145,21 @@ impl Connection {
     /// Errors: `CONFIG_ERROR` (missing url/command, bad header); `MCP_UNAVAILABLE`
     /// (refused, child exited, no in-process server, SSE); `MCP_TIMEOUT` (handshake too
     /// slow); `MCP_PROTOCOL_ERROR` (the server answered the handshake with an error).
-    pub(crate) async fn connect(
-        config: &ServerConfig,
-        in_process: Option<InProcessServer>,
-    ) -> Result<Connection> {
+    pub(crate) async fn connect(config: &ServerConfig, in_process: Option<InProcessServer>) -> Result<Connection> {
         let id = config.server_id.as_str();
         let limit = config.request_timeout().min(HANDSHAKE_TIMEOUT_CAP);
-        let handler = Notifications {
-            server_id: Arc::from(id),
-            resource_changes: Arc::new(AtomicU64::new(0)),
-        };
+        let handler = Notifications { server_id: Arc::from(id), resource_changes: Arc::new(AtomicU64::new(0)) };
         let changes = handler.resource_changes.clone();
         match config.transport {
             TransportKind::StreamableHttp => {
                 let t = transport::streamable_http(config)?;
-                let service = handshake(handler, t, limit)
-                    .await
-                    .map_err(|e| e.into_error(id, limit, ""))?;
+                let service = handshake(handler, t, limit).await.map_err(|e| e.into_error(id, limit, ""))?;
                 Ok(Self::established(config, service, changes, None).await)
             }
             TransportKind::Stdio => {
-                let StdioChild {
-                    transport,
-                    process_group,
-                    stderr_tail,
-                    drain,
-                } = transport::stdio(config)?;
+                let StdioChild { transport, process_group, stderr_tail, drain } = transport::stdio(config)?;
                 match handshake(handler, transport, limit).await {
-                    Ok(service) => {
-                        Ok(Self::established(config, service, changes, process_group).await)
-                    }
+                    Ok(service) => Ok(Self::established(config, service, changes, process_group).await),
                     Err(e) => {
                         if let Some(pgid) = process_group {
                             transport::kill_process_group(pgid);
@@ -191,11 +168,7 @@ impl Connection {
                             let _ = tokio::time::timeout(STDERR_GRACE, drain).await;
                         }
                         let tail = stderr_tail.joined();
-                        let detail = if tail.is_empty() {
-                            String::new()
-                        } else {
-                            format!("stderr: {tail}")
-                        };
+                        let detail = if tail.is_empty() { String::new() } else { format!("stderr: {tail}") };
                         Err(e.into_error(id, limit, &detail))
                     }
                 }
@@ -209,15 +182,12 @@ impl Connection {
                 };
                 let (client_end, server_end) = tokio::io::duplex(DUPLEX_BUFFER);
                 start_server(server_end);
-                let service = handshake(handler, client_end, limit)
-                    .await
-                    .map_err(|e| e.into_error(id, limit, ""))?;
+                let service = handshake(handler, client_end, limit).await.map_err(|e| e.into_error(id, limit, ""))?;
                 Ok(Self::established(config, service, changes, None).await)
             }
-            TransportKind::Sse => Err(Error::new(
-                ErrorKind::McpUnavailable,
-                format!("{id}: legacy SSE transport not supported yet"),
-            )),
+            TransportKind::Sse => {
+                Err(Error::new(ErrorKind::McpUnavailable, format!("{id}: legacy SSE transport not supported yet")))
+            }
         }
     }
 
@@ -229,19 +199,11 @@ impl Connection {
     ) -> Connection {
         let peer = service.peer().clone();
         // Our own cache (the orchestrator's) decides freshness; rmcp's would serve stale data.
-        peer.set_response_cache_config(ClientCacheConfig::disabled())
-            .await;
+        peer.set_response_cache_config(ClientCacheConfig::disabled()).await;
         let info = peer.peer_info();
-        let has_resources = info
-            .as_ref()
-            .is_some_and(|i| i.capabilities.resources.is_some());
-        let has_tools = info
-            .as_ref()
-            .is_some_and(|i| i.capabilities.tools.is_some());
-        let protocol_version = info
-            .as_ref()
-            .map(|i| i.protocol_version.to_string())
-            .unwrap_or_default();
+        let has_resources = info.as_ref().is_some_and(|i| i.capabilities.resources.is_some());
+        let has_tools = info.as_ref().is_some_and(|i| i.capabilities.tools.is_some());
+        let protocol_version = info.as_ref().map(|i| i.protocol_version.to_string()).unwrap_or_default();
         tracing::info!(server = %config.server_id, protocol = %protocol_version, has_resources, has_tools, "MCP server connected");
         Connection {
             inner: Arc::new(Inner {
@@ -266,6 +228,7 @@ impl Connection {
     }
 
     /// The negotiated MCP protocol version (e.g. `2025-11-25`).
+    #[allow(dead_code, reason = "reported by health once it shows the negotiated version")]
     pub(crate) fn protocol_version(&self) -> &str {
         &self.inner.protocol_version
     }
@@ -281,6 +244,7 @@ impl Connection {
     }
 
     /// Whether the server advertised the `resources` capability.
+    #[allow(dead_code, reason = "used by the background probe")]
     pub(crate) fn has_resources(&self) -> bool {
         self.inner.has_resources
     }
@@ -307,19 +271,14 @@ impl Connection {
         fut: impl Future<Output = std::result::Result<T, ServiceError>>,
     ) -> Result<std::result::Result<T, ServiceError>> {
         if !self.is_connected() {
-            let reason = self
-                .last_error()
-                .unwrap_or_else(|| "connection closed".into());
+            let reason = self.last_error().unwrap_or_else(|| "connection closed".into());
             return Err(Error::new(
                 ErrorKind::McpUnavailable,
                 format!("{}: not connected ({reason})", self.inner.server_id),
             ));
         }
         match tokio::time::timeout(self.inner.request_timeout, fut).await {
-            Err(_) => Err(errors::timeout(
-                &self.inner.server_id,
-                self.inner.request_timeout,
-            )),
+            Err(_) => Err(errors::timeout(&self.inner.server_id, self.inner.request_timeout)),
             Ok(Err(e)) => {
                 if errors::is_connection_failure(&e) || self.inner.peer.is_transport_closed() {
                     self.mark_down(&e.to_string());
@@ -335,9 +294,7 @@ impl Connection {
         operation: &str,
         fut: impl Future<Output = std::result::Result<T, ServiceError>>,
     ) -> Result<T> {
-        self.raw(fut)
-            .await?
-            .map_err(|e| errors::from_service_error(&self.inner.server_id, operation, e))
+        self.raw(fut).await?.map_err(|e| errors::from_service_error(&self.inner.server_id, operation, e))
     }
 
     /// Every resource the server lists (all pages, each page under the timeout).
@@ -352,18 +309,11 @@ impl Connection {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let params = PaginatedRequestParams::default().with_cursor(cursor.clone());
-            let page = match self
-                .raw(self.inner.peer.list_resources(Some(params)))
-                .await?
-            {
+            let page = match self.raw(self.inner.peer.list_resources(Some(params))).await? {
                 Ok(page) => page,
                 Err(e) if errors::is_method_not_found(&e) => return Ok(Vec::new()),
                 Err(e) => {
-                    return Err(errors::from_service_error(
-                        &self.inner.server_id,
-                        "resources/list",
-                        e,
-                    ));
+                    return Err(errors::from_service_error(&self.inner.server_id, "resources/list", e));
                 }
             };
             all.extend(page.resources);
@@ -374,10 +324,7 @@ impl Connection {
         }
         Err(Error::new(
             ErrorKind::McpProtocolError,
-            format!(
-                "{}: resources/list returned more than {MAX_PAGES} pages",
-                self.inner.server_id
-            ),
+            format!("{}: resources/list returned more than {MAX_PAGES} pages", self.inner.server_id),
         ))
     }
 
@@ -386,14 +333,8 @@ impl Connection {
     ///
     /// Errors: `MCP_UNAVAILABLE`, `MCP_TIMEOUT`, `MCP_PROTOCOL_ERROR` (e.g. unknown URI).
     pub(crate) async fn read_resource(&self, uri: &str) -> Result<String> {
-        let result = self
-            .request(
-                "resources/read",
-                self.inner
-                    .peer
-                    .read_resource(ReadResourceRequestParams::new(uri)),
-            )
-            .await?;
+        let result =
+            self.request("resources/read", self.inner.peer.read_resource(ReadResourceRequestParams::new(uri))).await?;
         let texts: Vec<String> = result
             .contents
             .into_iter()
@@ -421,11 +362,7 @@ impl Connection {
                 Ok(page) => page,
                 Err(e) if errors::is_method_not_found(&e) => return Ok(Vec::new()),
                 Err(e) => {
-                    return Err(errors::from_service_error(
-                        &self.inner.server_id,
-                        "tools/list",
-                        e,
-                    ));
+                    return Err(errors::from_service_error(&self.inner.server_id, "tools/list", e));
                 }
             };
             all.extend(page.tools);
@@ -436,10 +373,7 @@ impl Connection {
         }
         Err(Error::new(
             ErrorKind::McpProtocolError,
-            format!(
-                "{}: tools/list returned more than {MAX_PAGES} pages",
-                self.inner.server_id
-            ),
+            format!("{}: tools/list returned more than {MAX_PAGES} pages", self.inner.server_id),
         ))
     }
 
@@ -454,8 +388,7 @@ impl Connection {
         args: serde_json::Map<String, serde_json::Value>,
     ) -> Result<CallToolResult> {
         let params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
-        self.request("tools/call", self.inner.peer.call_tool(params))
-            .await
+        self.request("tools/call", self.inner.peer.call_tool(params)).await
     }
 
     /// Runs `sql` with the `execute_query` tool (`{"query": sql}`) and normalises the rows

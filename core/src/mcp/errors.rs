@@ -20,12 +20,7 @@ pub(crate) const METHOD_NOT_FOUND: ErrorCode = ErrorCode::METHOD_NOT_FOUND;
 
 /// Whether this error means the transport is gone (the connection must be marked down).
 pub(crate) fn is_connection_failure(err: &ServiceError) -> bool {
-    matches!(
-        err,
-        ServiceError::TransportSend(_)
-            | ServiceError::TransportClosed
-            | ServiceError::Cancelled { .. }
-    )
+    matches!(err, ServiceError::TransportSend(_) | ServiceError::TransportClosed | ServiceError::Cancelled { .. })
 }
 
 /// Whether the server answered JSON-RPC `-32601` (method not found).
@@ -37,28 +32,18 @@ pub(crate) fn is_method_not_found(err: &ServiceError) -> bool {
 /// with `err`.
 pub(crate) fn from_service_error(server_id: &str, operation: &str, err: ServiceError) -> Error {
     let (kind, message) = match &err {
-        ServiceError::TransportSend(_) | ServiceError::TransportClosed => (
-            ErrorKind::McpUnavailable,
-            format!("{server_id}: {operation} failed: connection lost ({err})"),
-        ),
-        ServiceError::Cancelled { .. } => (
-            ErrorKind::McpUnavailable,
-            format!("{server_id}: {operation} failed: connection closed ({err})"),
-        ),
-        ServiceError::Timeout { timeout } => {
-            (ErrorKind::McpTimeout, timeout_message(server_id, *timeout))
+        ServiceError::TransportSend(_) | ServiceError::TransportClosed => {
+            (ErrorKind::McpUnavailable, format!("{server_id}: {operation} failed: connection lost ({err})"))
         }
+        ServiceError::Cancelled { .. } => {
+            (ErrorKind::McpUnavailable, format!("{server_id}: {operation} failed: connection closed ({err})"))
+        }
+        ServiceError::Timeout { timeout } => (ErrorKind::McpTimeout, timeout_message(server_id, *timeout)),
         ServiceError::McpError(data) => (
             ErrorKind::McpProtocolError,
-            format!(
-                "{server_id}: {operation} failed: server error {}: {}",
-                data.code.0, data.message
-            ),
+            format!("{server_id}: {operation} failed: server error {}: {}", data.code.0, data.message),
         ),
-        _ => (
-            ErrorKind::McpProtocolError,
-            format!("{server_id}: {operation} failed: {err}"),
-        ),
+        _ => (ErrorKind::McpProtocolError, format!("{server_id}: {operation} failed: {err}")),
     };
     Error::new(kind, message).with_source(err)
 }
@@ -69,34 +54,24 @@ pub(crate) fn timeout(server_id: &str, timeout: Duration) -> Error {
 }
 
 fn timeout_message(server_id: &str, timeout: Duration) -> String {
-    format!(
-        "{server_id}: request timed out after {} s",
-        format_secs(timeout)
-    )
+    format!("{server_id}: request timed out after {} s", format_secs(timeout))
 }
 
 /// Seconds without a trailing `.0` for whole numbers (`30`, `0.5`).
 pub(crate) fn format_secs(d: Duration) -> String {
     let secs = d.as_secs_f64();
-    if secs.fract() == 0.0 {
-        format!("{}", secs as u64)
-    } else {
-        format!("{secs}")
-    }
+    if secs.fract() == 0.0 { format!("{}", secs as u64) } else { format!("{secs}") }
 }
 
 /// The error for a failed handshake (`initialize`) with `server_id`: a JSON-RPC error or
 /// a malformed answer is `MCP_PROTOCOL_ERROR`, anything about the transport (refused,
 /// closed, child exited) is `MCP_UNAVAILABLE`. `detail` (e.g. the child's last stderr
 /// lines) is appended when not empty.
-pub(crate) fn from_initialize_error(
-    server_id: &str,
-    err: ClientInitializeError,
-    detail: &str,
-) -> Error {
+pub(crate) fn from_initialize_error(server_id: &str, err: ClientInitializeError, detail: &str) -> Error {
     let kind = match &err {
-        ClientInitializeError::TransportError { .. }
-        | ClientInitializeError::ConnectionClosed(_) => ErrorKind::McpUnavailable,
+        ClientInitializeError::TransportError { .. } | ClientInitializeError::ConnectionClosed(_) => {
+            ErrorKind::McpUnavailable
+        }
         _ => ErrorKind::McpProtocolError,
     };
     let mut message = format!("{server_id}: handshake failed: {err}");
@@ -118,13 +93,7 @@ mod tests {
         assert!(e.message().starts_with("db: tools/call failed"));
         assert!(std::error::Error::source(&e).is_some());
 
-        let e = from_service_error(
-            "db",
-            "x",
-            ServiceError::Timeout {
-                timeout: Duration::from_millis(1500),
-            },
-        );
+        let e = from_service_error("db", "x", ServiceError::Timeout { timeout: Duration::from_millis(1500) });
         assert_eq!(e.kind(), ErrorKind::McpTimeout);
         assert_eq!(e.message(), "db: request timed out after 1.5 s");
 
@@ -143,9 +112,6 @@ mod tests {
         assert!(is_method_not_found(&ServiceError::McpError(data)));
         assert!(!is_method_not_found(&ServiceError::TransportClosed));
         assert!(is_connection_failure(&ServiceError::TransportClosed));
-        assert_eq!(
-            timeout("a", Duration::from_secs(30)).message(),
-            "a: request timed out after 30 s"
-        );
+        assert_eq!(timeout("a", Duration::from_secs(30)).message(), "a: request timed out after 30 s");
     }
 }

@@ -23,12 +23,7 @@ const FAILED_PREFIX: &str = "SQL_EXECUTION_FAILED: ";
 
 /// The text blocks of a tool result joined with newlines.
 pub(crate) fn result_text(result: &CallToolResult) -> String {
-    let texts: Vec<&str> = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.as_str())
-        .collect();
+    let texts: Vec<&str> = result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.as_str()).collect();
     texts.join("\n")
 }
 
@@ -36,10 +31,7 @@ pub(crate) fn result_text(result: &CallToolResult) -> String {
 ///
 /// Errors: `SQL_REJECTED` / `SQL_EXECUTION_FAILED` for tool errors (see module doc),
 /// `MCP_PROTOCOL_ERROR` when a success result has no recognisable rows.
-pub(crate) fn parse_query_result(
-    server_id: &str,
-    result: &CallToolResult,
-) -> Result<QueryOutput, Error> {
+pub(crate) fn parse_query_result(server_id: &str, result: &CallToolResult) -> Result<QueryOutput, Error> {
     if result.is_error == Some(true) {
         return Err(tool_error(&result_text(result)));
     }
@@ -47,24 +39,17 @@ pub(crate) fn parse_query_result(
         Some(v) if !v.is_null() => v.clone(),
         _ => {
             let Some(text) = result.content.iter().find_map(|c| c.as_text()) else {
-                return Err(protocol(
-                    server_id,
-                    "execute_query returned neither structured content nor text",
-                ));
+                return Err(protocol(server_id, "execute_query returned neither structured content nor text"));
             };
-            serde_json::from_str::<Value>(&text.text).map_err(|e| {
-                protocol(server_id, &format!("execute_query text is not JSON ({e})")).with_source(e)
-            })?
+            serde_json::from_str::<Value>(&text.text)
+                .map_err(|e| protocol(server_id, &format!("execute_query text is not JSON ({e})")).with_source(e))?
         }
     };
     normalise(value).map_err(|why| protocol(server_id, &format!("execute_query result {why}")))
 }
 
 fn protocol(server_id: &str, message: &str) -> Error {
-    Error::new(
-        ErrorKind::McpProtocolError,
-        format!("{server_id}: {message}"),
-    )
+    Error::new(ErrorKind::McpProtocolError, format!("{server_id}: {message}"))
 }
 
 /// Maps the text of a tool error to `SQL_REJECTED` or `SQL_EXECUTION_FAILED`.
@@ -75,10 +60,7 @@ pub(crate) fn tool_error(text: &str) -> Error {
     } else if let Some(rest) = text.strip_prefix(FAILED_PREFIX) {
         Error::new(ErrorKind::SqlExecutionFailed, rest)
     } else if text.is_empty() {
-        Error::new(
-            ErrorKind::SqlExecutionFailed,
-            "the query failed without a message",
-        )
+        Error::new(ErrorKind::SqlExecutionFailed, "the query failed without a message")
     } else {
         Error::new(ErrorKind::SqlExecutionFailed, text)
     }
@@ -112,11 +94,7 @@ fn normalise(value: Value) -> Result<QueryOutput, String> {
             Value::Array(values) => out_rows.push(values),
             Value::Object(map) => {
                 let cols = columns.get_or_insert_with(|| map.keys().cloned().collect());
-                out_rows.push(
-                    cols.iter()
-                        .map(|c| map.get(c).cloned().unwrap_or(Value::Null))
-                        .collect(),
-                );
+                out_rows.push(cols.iter().map(|c| map.get(c).cloned().unwrap_or(Value::Null)).collect());
             }
             _ => return Err("has a row that is neither an array nor an object".into()),
         }
@@ -126,24 +104,12 @@ fn normalise(value: Value) -> Result<QueryOutput, String> {
         return Err("has rows but no `columns`".into());
     }
     let row_count = match doc.get("row_count") {
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(|n| n as usize)
-            .ok_or("has a negative `row_count`")?,
+        Some(Value::Number(n)) => n.as_u64().map(|n| n as usize).ok_or("has a negative `row_count`")?,
         _ => out_rows.len(),
     };
-    let truncated = doc
-        .get("truncated")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let truncated = doc.get("truncated").and_then(Value::as_bool).unwrap_or(false);
     let total_rows = doc.get("total_rows").and_then(Value::as_u64);
-    Ok(QueryOutput {
-        columns,
-        rows: out_rows,
-        row_count,
-        truncated,
-        total_rows,
-    })
+    Ok(QueryOutput { columns, rows: out_rows, row_count, truncated, total_rows })
 }
 
 #[cfg(test)]
@@ -164,10 +130,8 @@ mod tests {
     #[test]
     fn structured_arrays_pass_through() {
         let mut r = text_result("ignored", false);
-        r.structured_content = Some(
-            json!({"columns": ["a", "b"], "rows": [[1, "x"]], "row_count": 1,
-                                           "truncated": true, "total_rows": 5}),
-        );
+        r.structured_content = Some(json!({"columns": ["a", "b"], "rows": [[1, "x"]], "row_count": 1,
+                                           "truncated": true, "total_rows": 5}));
         let out = parse_query_result("db", &r).unwrap();
         assert_eq!(out.columns, ["a", "b"]);
         assert_eq!(out.rows, vec![vec![json!(1), json!("x")]]);
@@ -177,15 +141,10 @@ mod tests {
 
     #[test]
     fn object_rows_follow_columns_order() {
-        let r = text_result(
-            r#"{"columns": ["name", "total"], "rows": [{"total": 3, "name": "w"}, {"name": "v"}]}"#,
-            false,
-        );
+        let r =
+            text_result(r#"{"columns": ["name", "total"], "rows": [{"total": 3, "name": "w"}, {"name": "v"}]}"#, false);
         let out = parse_query_result("db", &r).unwrap();
-        assert_eq!(
-            out.rows,
-            vec![vec![json!("w"), json!(3)], vec![json!("v"), Value::Null]]
-        );
+        assert_eq!(out.rows, vec![vec![json!("w"), json!(3)], vec![json!("v"), Value::Null]]);
         assert_eq!(out.row_count, 2);
         assert!(!out.truncated);
     }
@@ -200,13 +159,7 @@ mod tests {
 
     #[test]
     fn malformed_results_are_protocol_errors() {
-        for text in [
-            "not json",
-            "[1,2]",
-            r#"{"columns": ["a"]}"#,
-            r#"{"rows": [[1]]}"#,
-            r#"{"rows": [3]}"#,
-        ] {
+        for text in ["not json", "[1,2]", r#"{"columns": ["a"]}"#, r#"{"rows": [[1]]}"#, r#"{"rows": [3]}"#] {
             let e = parse_query_result("db", &text_result(text, false)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::McpProtocolError, "{text}");
             assert!(e.message().starts_with("db: "));
@@ -215,25 +168,11 @@ mod tests {
 
     #[test]
     fn tool_error_prefixes() {
-        let e =
-            parse_query_result("db", &text_result("SQL_REJECTED: only SELECT", true)).unwrap_err();
-        assert_eq!(
-            (e.kind(), e.message()),
-            (ErrorKind::SqlRejected, "only SELECT")
-        );
-        let e = parse_query_result(
-            "db",
-            &text_result("SQL_EXECUTION_FAILED: no such table: x", true),
-        )
-        .unwrap_err();
-        assert_eq!(
-            (e.kind(), e.message()),
-            (ErrorKind::SqlExecutionFailed, "no such table: x")
-        );
+        let e = parse_query_result("db", &text_result("SQL_REJECTED: only SELECT", true)).unwrap_err();
+        assert_eq!((e.kind(), e.message()), (ErrorKind::SqlRejected, "only SELECT"));
+        let e = parse_query_result("db", &text_result("SQL_EXECUTION_FAILED: no such table: x", true)).unwrap_err();
+        assert_eq!((e.kind(), e.message()), (ErrorKind::SqlExecutionFailed, "no such table: x"));
         let e = parse_query_result("db", &text_result("disk I/O error", true)).unwrap_err();
-        assert_eq!(
-            (e.kind(), e.message()),
-            (ErrorKind::SqlExecutionFailed, "disk I/O error")
-        );
+        assert_eq!((e.kind(), e.message()), (ErrorKind::SqlExecutionFailed, "disk I/O error"));
     }
 }

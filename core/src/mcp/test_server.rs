@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities,
-    ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Resource, ResourceContents, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
@@ -41,10 +40,7 @@ impl TestServer {
     pub(crate) fn new(label: &str) -> Self {
         TestServer {
             label: label.to_string(),
-            resources: vec![(
-                format!("test://{label}"),
-                json!({ "label": label }).to_string(),
-            )],
+            resources: vec![(format!("test://{label}"), json!({ "label": label }).to_string())],
             resources_capability: true,
             resources_method_not_found: false,
             tools: true,
@@ -82,9 +78,7 @@ impl TestServer {
             StreamableHttpServerConfig::default().with_sse_keep_alive(None),
         );
         let app = axum::Router::new().nest_service("/mcp", svc);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -100,10 +94,7 @@ impl ServerHandler for TestServer {
             caps.tools = ServerCapabilities::builder().enable_tools().build().tools;
         }
         if self.resources_capability {
-            caps.resources = ServerCapabilities::builder()
-                .enable_resources()
-                .build()
-                .resources;
+            caps.resources = ServerCapabilities::builder().enable_resources().build().resources;
         }
         ServerConfig::new(caps)
     }
@@ -144,13 +135,9 @@ impl ServerHandler for TestServer {
                     .unwrap_or_default()
                     .to_string();
                 let result = if sql.starts_with("REJECT") {
-                    CallToolResult::error(vec![ContentBlock::text(
-                        "SQL_REJECTED: only SELECT is allowed",
-                    )])
+                    CallToolResult::error(vec![ContentBlock::text("SQL_REJECTED: only SELECT is allowed")])
                 } else if sql.starts_with("FAIL") {
-                    CallToolResult::error(vec![ContentBlock::text(
-                        "SQL_EXECUTION_FAILED: no such table: x",
-                    )])
+                    CallToolResult::error(vec![ContentBlock::text("SQL_EXECUTION_FAILED: no such table: x")])
                 } else if sql.starts_with("ODD") {
                     CallToolResult::error(vec![ContentBlock::text("database is locked")])
                 } else if sql.starts_with("OBJECTS") {
@@ -166,10 +153,7 @@ impl ServerHandler for TestServer {
                 };
                 Ok(result.into())
             }
-            _ => Err(ErrorData::invalid_params(
-                format!("unknown tool {}", request.name),
-                None,
-            )),
+            _ => Err(ErrorData::invalid_params(format!("unknown tool {}", request.name), None)),
         }
     }
 
@@ -180,19 +164,12 @@ impl ServerHandler for TestServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         self.resource_calls.fetch_add(1, Ordering::SeqCst);
         if self.resources_method_not_found {
-            return Err(ErrorData::new(
-                ErrorCode::METHOD_NOT_FOUND,
-                "Method not found",
-                None,
-            ));
+            return Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, "Method not found", None));
         }
         Ok(ListResourcesResult::with_all_items(
             self.resources
                 .iter()
-                .map(|(uri, _)| {
-                    Resource::new(uri.clone(), format!("name of {uri}"))
-                        .with_mime_type("application/json")
-                })
+                .map(|(uri, _)| Resource::new(uri.clone(), format!("name of {uri}")).with_mime_type("application/json"))
                 .collect(),
         ))
     }
@@ -207,15 +184,10 @@ impl ServerHandler for TestServer {
             return Err(ErrorData::internal_error("read failed", None));
         }
         match self.resources.iter().find(|(uri, _)| *uri == request.uri) {
-            Some((uri, text)) => Ok(ReadResourceResult::new(vec![ResourceContents::text(
-                text.clone(),
-                uri.clone(),
-            )])
-            .into()),
-            None => Err(ErrorData::resource_not_found(
-                format!("no resource {}", request.uri),
-                None,
-            )),
+            Some((uri, text)) => {
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(text.clone(), uri.clone())]).into())
+            }
+            None => Err(ErrorData::resource_not_found(format!("no resource {}", request.uri), None)),
         }
     }
 }

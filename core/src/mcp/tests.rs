@@ -30,9 +30,7 @@ pub(crate) fn server_config(id: &str, transport: TransportKind) -> ServerConfig 
 async fn in_process(server: &TestServer, timeout: f64) -> Connection {
     let mut cfg = server_config("mem", TransportKind::InProcess);
     cfg.timeout = timeout;
-    Connection::connect(&cfg, Some(server.in_process()))
-        .await
-        .expect("in-process connect")
+    Connection::connect(&cfg, Some(server.in_process())).await.expect("in-process connect")
 }
 
 #[tokio::test]
@@ -43,30 +41,18 @@ async fn in_process_lists_reads_and_queries() {
     assert!(conn.has_resources());
     assert!(!conn.protocol_version().is_empty());
 
-    let tools: Vec<String> = conn
-        .list_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let tools: Vec<String> = conn.list_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     assert_eq!(tools, ["execute_query", "slow"]);
 
     let resources = conn.list_resources().await.unwrap();
     assert_eq!(resources.len(), 1);
     assert_eq!(resources[0].uri, "test://alpha");
     let text = conn.read_resource("test://alpha").await.unwrap();
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
-        json!({"label": "alpha"})
-    );
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), json!({"label": "alpha"}));
 
     let unknown = conn.read_resource("test://nope").await.unwrap_err();
     assert_eq!(unknown.kind(), ErrorKind::McpProtocolError);
-    assert!(
-        conn.is_connected(),
-        "a protocol error does not take the connection down"
-    );
+    assert!(conn.is_connected(), "a protocol error does not take the connection down");
 
     let out = conn.execute_query("SELECT 1").await.unwrap();
     assert_eq!(out.columns, ["server"]);
@@ -75,35 +61,17 @@ async fn in_process_lists_reads_and_queries() {
 
     let out = conn.execute_query("OBJECTS").await.unwrap();
     assert_eq!(out.columns, ["name", "total"]);
-    assert_eq!(
-        out.rows,
-        vec![
-            vec![json!("Magic Wand Pro"), json!(1234.5)],
-            vec![json!("TechGadget X1"), json!(7)]
-        ]
-    );
+    assert_eq!(out.rows, vec![vec![json!("Magic Wand Pro"), json!(1234.5)], vec![json!("TechGadget X1"), json!(7)]]);
     assert_eq!(out.row_count, 2);
 
     let e = conn.execute_query("REJECT this").await.unwrap_err();
-    assert_eq!(
-        (e.kind(), e.message()),
-        (ErrorKind::SqlRejected, "only SELECT is allowed")
-    );
+    assert_eq!((e.kind(), e.message()), (ErrorKind::SqlRejected, "only SELECT is allowed"));
     let e = conn.execute_query("FAIL").await.unwrap_err();
-    assert_eq!(
-        (e.kind(), e.message()),
-        (ErrorKind::SqlExecutionFailed, "no such table: x")
-    );
+    assert_eq!((e.kind(), e.message()), (ErrorKind::SqlExecutionFailed, "no such table: x"));
     let e = conn.execute_query("ODD").await.unwrap_err();
-    assert_eq!(
-        (e.kind(), e.message()),
-        (ErrorKind::SqlExecutionFailed, "database is locked")
-    );
+    assert_eq!((e.kind(), e.message()), (ErrorKind::SqlExecutionFailed, "database is locked"));
 
-    let e = conn
-        .call_tool("no_such_tool", serde_json::Map::new())
-        .await
-        .unwrap_err();
+    let e = conn.call_tool("no_such_tool", serde_json::Map::new()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::McpProtocolError);
 
     conn.close().await;
@@ -117,23 +85,14 @@ async fn slow_tool_times_out_and_connection_survives() {
     let server = TestServer::new("slowpoke");
     let conn = in_process(&server, 0.3).await;
     let started = Instant::now();
-    let e = conn
-        .call_tool("slow", serde_json::Map::new())
-        .await
-        .unwrap_err();
+    let e = conn.call_tool("slow", serde_json::Map::new()).await.unwrap_err();
     let elapsed = started.elapsed();
     assert_eq!(e.kind(), ErrorKind::McpTimeout);
     assert_eq!(e.message(), "mem: request timed out after 0.3 s");
-    assert!(
-        elapsed >= Duration::from_millis(280) && elapsed < Duration::from_secs(2),
-        "{elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(280) && elapsed < Duration::from_secs(2), "{elapsed:?}");
     // The peer is still usable after the abandoned request.
     assert!(conn.is_connected());
-    assert_eq!(
-        conn.execute_query("SELECT 1").await.unwrap().rows[0][0],
-        json!("slowpoke")
-    );
+    assert_eq!(conn.execute_query("SELECT 1").await.unwrap().rows[0][0], json!("slowpoke"));
 }
 
 #[tokio::test]
@@ -166,10 +125,7 @@ async fn missing_in_process_factory_and_sse_are_unavailable() {
     cfg.url = Some("http://127.0.0.1:9/sse".into());
     let e = Connection::connect(&cfg, None).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::McpUnavailable);
-    assert!(
-        e.message()
-            .contains("legacy SSE transport not supported yet")
-    );
+    assert!(e.message().contains("legacy SSE transport not supported yet"));
 }
 
 #[tokio::test]
@@ -181,14 +137,8 @@ async fn streamable_http_on_loopback() {
     cfg.headers = [("X-Test".to_string(), "1".to_string())].into();
     let conn = Connection::connect(&cfg, None).await.expect("http connect");
     assert_eq!(conn.list_resources().await.unwrap().len(), 1);
-    assert_eq!(
-        conn.read_resource("test://web").await.unwrap(),
-        json!({"label": "web"}).to_string()
-    );
-    assert_eq!(
-        conn.execute_query("SELECT 1").await.unwrap().rows,
-        vec![vec![json!("web")]]
-    );
+    assert_eq!(conn.read_resource("test://web").await.unwrap(), json!({"label": "web"}).to_string());
+    assert_eq!(conn.execute_query("SELECT 1").await.unwrap().rows, vec![vec![json!("web")]]);
     conn.close().await;
     assert!(!conn.is_connected());
 }
@@ -214,11 +164,7 @@ async fn streamable_http_refused_is_unavailable() {
 #[tokio::test]
 async fn stdio_child_that_exits_is_unavailable_with_its_stderr() {
     let mut cfg = server_config("crashy", TransportKind::Stdio);
-    cfg.command = vec![
-        "sh".into(),
-        "-c".into(),
-        "echo \"cannot open $DB_PATH\" >&2; exit 3".into(),
-    ];
+    cfg.command = vec!["sh".into(), "-c".into(), "echo \"cannot open $DB_PATH\" >&2; exit 3".into()];
     cfg.env = [("DB_PATH".to_string(), "/nowhere.db".to_string())].into();
     let started = Instant::now();
     let e = Connection::connect(&cfg, None).await.err().unwrap();
@@ -241,22 +187,14 @@ async fn stdio_child_that_never_answers_times_out_and_is_killed() {
     let pid_file = dir.path().join("grandchild.pid");
     let mut cfg = server_config("mute", TransportKind::Stdio);
     // The child starts a grandchild in the same process group, then ignores stdin.
-    cfg.command = vec![
-        "sh".into(),
-        "-c".into(),
-        "sleep 30 & echo $! > grandchild.pid; echo up >&2; sleep 30".into(),
-    ];
+    cfg.command = vec!["sh".into(), "-c".into(), "sleep 30 & echo $! > grandchild.pid; echo up >&2; sleep 30".into()];
     cfg.cwd = Some(dir.path().to_path_buf());
     cfg.timeout = 0.5;
     let started = Instant::now();
     let e = Connection::connect(&cfg, None).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::McpTimeout, "{e}");
     assert!(started.elapsed() < Duration::from_secs(3));
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     // The whole group was killed: the grandchild disappears (reaped by init).
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
@@ -272,11 +210,7 @@ async fn stdio_child_that_never_answers_times_out_and_is_killed() {
 
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-        })
+        .map(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
         .unwrap_or(false)
 }
 
@@ -308,11 +242,7 @@ for line in sys.stdin:
 
 #[tokio::test]
 async fn stdio_python_server_with_env_and_cwd() {
-    if std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if std::process::Command::new("python3").arg("--version").output().is_err() {
         eprintln!("python3 not available; skipping the stdio success path");
         return;
     }
@@ -325,29 +255,14 @@ async fn stdio_python_server_with_env_and_cwd() {
     cfg.command = vec!["python3".into(), script.display().to_string()];
     cfg.env = [("LABEL".to_string(), "from-env".to_string())].into();
     cfg.cwd = Some(work);
-    let conn = Connection::connect(&cfg, None)
-        .await
-        .expect("stdio connect");
+    let conn = Connection::connect(&cfg, None).await.expect("stdio connect");
     assert!(!conn.has_resources());
     assert!(conn.list_resources().await.unwrap().is_empty());
     let out = conn.execute_query("SELECT 42").await.unwrap();
     assert_eq!(out.columns, ["label", "cwd", "sql"]);
-    assert_eq!(
-        out.rows,
-        vec![vec![
-            json!("from-env"),
-            json!("workdir"),
-            json!("SELECT 42")
-        ]]
-    );
+    assert_eq!(out.rows, vec![vec![json!("from-env"), json!("workdir"), json!("SELECT 42")]]);
     let started = Instant::now();
     conn.close().await;
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "stdin close ends the child promptly"
-    );
-    assert_eq!(
-        conn.list_tools().await.unwrap_err().kind(),
-        ErrorKind::McpUnavailable
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "stdin close ends the child promptly");
+    assert_eq!(conn.list_tools().await.unwrap_err().kind(), ErrorKind::McpUnavailable);
 }

@@ -38,35 +38,21 @@ const RESERVED_HEADERS: &[&str] = &["accept", "mcp-session-id", "last-event-id",
 ///
 /// Errors: `CONFIG_ERROR` when `url` is missing or a header is invalid or reserved;
 /// `MCP_UNAVAILABLE` when the HTTP client cannot be built.
-pub(crate) fn streamable_http(
-    config: &ServerConfig,
-) -> Result<StreamableHttpClientTransport<reqwest::Client>, Error> {
+pub(crate) fn streamable_http(config: &ServerConfig) -> Result<StreamableHttpClientTransport<reqwest::Client>, Error> {
     let url = config
         .url
         .as_deref()
         .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| {
-            Error::config(format!(
-                "{}: streamable_http transport needs a `url`",
-                config.server_id
-            ))
-        })?;
+        .ok_or_else(|| Error::config(format!("{}: streamable_http transport needs a `url`", config.server_id)))?;
     let headers = custom_headers(config)?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(HTTP_CONNECT_TIMEOUT)
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::McpUnavailable,
-                format!("{}: cannot build HTTP client: {e}", config.server_id),
-            )
+    let http = reqwest::Client::builder().connect_timeout(HTTP_CONNECT_TIMEOUT).build().map_err(|e| {
+        Error::new(ErrorKind::McpUnavailable, format!("{}: cannot build HTTP client: {e}", config.server_id))
             .with_source(e)
-        })?;
+    })?;
     let mut backoff = ExponentialBackoff::default();
     backoff.max_times = Some(SSE_RECONNECT_ATTEMPTS);
     backoff.max_delay = Some(SSE_RECONNECT_MAX_DELAY);
-    let mut cfg = StreamableHttpClientTransportConfig::with_uri(url.trim().to_string())
-        .custom_headers(headers);
+    let mut cfg = StreamableHttpClientTransportConfig::with_uri(url.trim().to_string()).custom_headers(headers);
     cfg.retry_config = Arc::new(backoff);
     Ok(StreamableHttpClientTransport::with_client(http, cfg))
 }
@@ -74,10 +60,8 @@ pub(crate) fn streamable_http(
 fn custom_headers(config: &ServerConfig) -> Result<HashMap<HeaderName, HeaderValue>, Error> {
     let mut out = HashMap::new();
     for (name, value) in &config.headers {
-        let bad =
-            |why: &str| Error::config(format!("{}: header `{name}`: {why}", config.server_id));
-        let header = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| bad("invalid header name"))?;
+        let bad = |why: &str| Error::config(format!("{}: header `{name}`: {why}", config.server_id));
+        let header = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad("invalid header name"))?;
         if RESERVED_HEADERS.contains(&header.as_str()) {
             return Err(bad("set by the MCP transport itself"));
         }
@@ -110,10 +94,7 @@ pub(crate) struct StdioChild {
 /// spawned.
 pub(crate) fn stdio(config: &ServerConfig) -> Result<StdioChild, Error> {
     let Some((program, args)) = config.command.split_first() else {
-        return Err(Error::config(format!(
-            "{}: stdio transport needs a `command`",
-            config.server_id
-        )));
+        return Err(Error::config(format!("{}: stdio transport needs a `command`", config.server_id)));
     };
     let mut command = tokio::process::Command::new(program);
     command.args(args).envs(&config.env).kill_on_drop(true);
@@ -122,31 +103,14 @@ pub(crate) fn stdio(config: &ServerConfig) -> Result<StdioChild, Error> {
     }
     #[cfg(unix)]
     command.process_group(0);
-    let (transport, stderr) = TokioChildProcess::builder(command)
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::McpUnavailable,
-                format!("{}: cannot start `{program}`: {e}", config.server_id),
-            )
+    let (transport, stderr) = TokioChildProcess::builder(command).stderr(Stdio::piped()).spawn().map_err(|e| {
+        Error::new(ErrorKind::McpUnavailable, format!("{}: cannot start `{program}`: {e}", config.server_id))
             .with_source(e)
-        })?;
+    })?;
     let stderr_tail = StderrTail::default();
-    let drain = stderr.map(|s| {
-        tokio::spawn(drain_stderr(
-            config.server_id.clone(),
-            s,
-            stderr_tail.clone(),
-        ))
-    });
+    let drain = stderr.map(|s| tokio::spawn(drain_stderr(config.server_id.clone(), s, stderr_tail.clone())));
     let process_group = transport.id();
-    Ok(StdioChild {
-        transport,
-        process_group,
-        stderr_tail,
-        drain,
-    })
+    Ok(StdioChild { transport, process_group, stderr_tail, drain })
 }
 
 /// Kills every process left in the group `pgid` (a stdio server and its children).
@@ -180,20 +144,13 @@ impl StderrTail {
 
     /// The kept lines joined with `" | "`; empty when none.
     pub(crate) fn joined(&self) -> String {
-        self.0
-            .lock()
-            .map(|l| l.iter().cloned().collect::<Vec<_>>().join(" | "))
-            .unwrap_or_default()
+        self.0.lock().map(|l| l.iter().cloned().collect::<Vec<_>>().join(" | ")).unwrap_or_default()
     }
 }
 
 /// Reads `stream` line by line until EOF, cutting lines at [`STDERR_LINE_MAX`] bytes
 /// (without buffering the rest), and logs each at `info` level.
-pub(crate) async fn drain_stderr(
-    server_id: String,
-    stream: impl AsyncRead + Unpin,
-    tail: StderrTail,
-) {
+pub(crate) async fn drain_stderr(server_id: String, stream: impl AsyncRead + Unpin, tail: StderrTail) {
     let mut reader = BufReader::new(stream);
     let mut line: Vec<u8> = Vec::new();
     let mut cut = false;
@@ -231,9 +188,7 @@ pub(crate) async fn drain_stderr(
 }
 
 fn emit(server_id: &str, line: &[u8], cut: bool, tail: &StderrTail) {
-    let mut text = String::from_utf8_lossy(line)
-        .trim_end_matches('\r')
-        .to_string();
+    let mut text = String::from_utf8_lossy(line).trim_end_matches('\r').to_string();
     if cut {
         text.push_str(" …");
     }
@@ -276,15 +231,9 @@ mod tests {
             critical: false,
             headers: [("Accept".to_string(), "x".to_string())].into(),
         };
-        assert_eq!(
-            custom_headers(&cfg).unwrap_err().kind(),
-            ErrorKind::ConfigError
-        );
+        assert_eq!(custom_headers(&cfg).unwrap_err().kind(), ErrorKind::ConfigError);
         cfg.headers = [("bad name".to_string(), "x".to_string())].into();
-        assert_eq!(
-            custom_headers(&cfg).unwrap_err().kind(),
-            ErrorKind::ConfigError
-        );
+        assert_eq!(custom_headers(&cfg).unwrap_err().kind(), ErrorKind::ConfigError);
         cfg.headers = [("Authorization".to_string(), "Bearer t".to_string())].into();
         assert_eq!(custom_headers(&cfg).unwrap().len(), 1);
     }

@@ -16,12 +16,8 @@ fn typo_budget(len: usize) -> usize {
 
 /// Finds product aliases in the question; exact phrases (longest first) before typos.
 pub(crate) fn resolve_products(question: &str, ctx: &Context, r: &mut Resolution) {
-    let mut phrases: Vec<(usize, &Vec<String>)> = ctx
-        .products
-        .iter()
-        .enumerate()
-        .flat_map(|(i, p)| p.phrases.iter().map(move |ph| (i, ph)))
-        .collect();
+    let mut phrases: Vec<(usize, &Vec<String>)> =
+        ctx.products.iter().enumerate().flat_map(|(i, p)| p.phrases.iter().map(move |ph| (i, ph))).collect();
     phrases.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
     for (pi, phrase) in &phrases {
         // Single short common words ("x1", "pro") must still be whole words; stop words never match.
@@ -35,25 +31,15 @@ pub(crate) fn resolve_products(question: &str, ctx: &Context, r: &mut Resolution
         }
     }
     // Typos: one question word against one-word aliases.
-    let schema_words: Vec<&String> = ctx
-        .tables
-        .iter()
-        .flat_map(|t| {
-            t.words
-                .iter()
-                .chain(t.columns.iter().flat_map(|c| c.words.iter()))
-        })
-        .collect();
+    let schema_words: Vec<&String> =
+        ctx.tables.iter().flat_map(|t| t.words.iter().chain(t.columns.iter().flat_map(|c| c.words.iter()))).collect();
     for i in 0..r.tokens.len() {
         if !r.free(i, i + 1) {
             continue;
         }
         let w = r.tokens[i].norm.clone();
         let lw = r.tokens[i].raw.to_lowercase();
-        if !w.chars().all(char::is_alphabetic)
-            || super::text::is_stop_word(&w)
-            || schema_words.contains(&&w)
-        {
+        if !w.chars().all(char::is_alphabetic) || super::text::is_stop_word(&w) || schema_words.contains(&&w) {
             continue;
         }
         let mut best: Option<(usize, usize)> = None;
@@ -76,10 +62,7 @@ pub(crate) fn resolve_products(question: &str, ctx: &Context, r: &mut Resolution
 
 fn take(question: &str, ctx: &Context, r: &mut Resolution, pi: usize, span: (usize, usize)) {
     let p = &ctx.products[pi];
-    let kind = ResolvedKind::Product {
-        id: p.id.clone(),
-        name: p.canonical_name.clone(),
-        reference: p.reference.clone(),
-    };
+    let kind =
+        ResolvedKind::Product { id: p.id.clone(), name: p.canonical_name.clone(), reference: p.reference.clone() };
     r.take(question, span, kind, &ctx.products_source);
 }

@@ -23,13 +23,7 @@ fn iso(s: &str) -> Option<NaiveDate> {
 }
 
 fn range(r: &Resolution, start: Bound, end: Bound, year: Option<i32>) -> DateRange {
-    DateRange {
-        start,
-        end,
-        start_date: start.on(r.today),
-        end_date: end.on(r.today),
-        year,
-    }
+    DateRange { start, end, start_date: start.on(r.today), end_date: end.on(r.today), year }
 }
 
 /// Finds date phrases, left to right; each becomes a `date_range` entity from `core`.
@@ -54,45 +48,21 @@ fn match_at(r: &Resolution, i: usize) -> Option<(usize, DateRange)> {
         "yesterday" => return Some((1, range(r, today(-1), today(0), None))),
         "this" | "current" => {
             let u = unit(w(1))?;
-            let (s, e) = (
-                Bound::StartOf { unit: u, offset: 0 },
-                Bound::StartOf { unit: u, offset: 1 },
-            );
+            let (s, e) = (Bound::StartOf { unit: u, offset: 0 }, Bound::StartOf { unit: u, offset: 1 });
             return Some((2, range(r, s, e, None)));
         }
         "last" | "past" | "previous" | "prior" => {
             if let Some(u) = unit(w(1)) {
-                let (s, e) = (
-                    Bound::StartOf {
-                        unit: u,
-                        offset: -1,
-                    },
-                    Bound::StartOf { unit: u, offset: 0 },
-                );
+                let (s, e) = (Bound::StartOf { unit: u, offset: -1 }, Bound::StartOf { unit: u, offset: 0 });
                 return Some((2, range(r, s, e, None)));
             }
             let n: i32 = w(1).parse().ok().filter(|n| (1..=10_000).contains(n))?;
             let start = match unit(w(2))? {
-                Unit::Day => Bound::Today {
-                    months: 0,
-                    days: -n,
-                },
-                Unit::Week => Bound::Today {
-                    months: 0,
-                    days: -n * 7,
-                },
-                Unit::Month => Bound::Today {
-                    months: -n,
-                    days: 0,
-                },
-                Unit::Quarter => Bound::Today {
-                    months: -n * 3,
-                    days: 0,
-                },
-                Unit::Year => Bound::Today {
-                    months: -n * 12,
-                    days: 0,
-                },
+                Unit::Day => Bound::Today { months: 0, days: -n },
+                Unit::Week => Bound::Today { months: 0, days: -n * 7 },
+                Unit::Month => Bound::Today { months: -n, days: 0 },
+                Unit::Quarter => Bound::Today { months: -n * 3, days: 0 },
+                Unit::Year => Bound::Today { months: -n * 12, days: 0 },
             };
             return Some((3, range(r, start, today(1), None)));
         }
@@ -134,12 +104,7 @@ mod tests {
     fn dates(q: &str) -> Vec<Found> {
         let tokens = tokenize(q);
         let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
-        let mut r = Resolution {
-            consumed: vec![false; tokens.len()],
-            tokens,
-            items: vec![],
-            today,
-        };
+        let mut r = Resolution { consumed: vec![false; tokens.len()], tokens, items: vec![], today };
         resolve_dates(q, &mut r);
         r.items
             .into_iter()
@@ -156,59 +121,14 @@ mod tests {
 
     #[test]
     fn phrases() {
-        assert_eq!(
-            dates("sales this month"),
-            [(
-                "this month".into(),
-                day(2026, 11, 1),
-                day(2026, 12, 1),
-                None
-            )]
-        );
-        assert_eq!(
-            dates("orders last month"),
-            [(
-                "last month".into(),
-                day(2026, 10, 1),
-                day(2026, 11, 1),
-                None
-            )]
-        );
-        assert_eq!(
-            dates("Orders yesterday"),
-            [(
-                "yesterday".into(),
-                day(2026, 11, 29),
-                day(2026, 11, 30),
-                None
-            )]
-        );
-        assert_eq!(
-            dates("last 7 days"),
-            [(
-                "last 7 days".into(),
-                day(2026, 11, 23),
-                day(2026, 12, 1),
-                None
-            )]
-        );
-        assert_eq!(
-            dates("publications in 2015"),
-            [(
-                "in 2015".into(),
-                day(2015, 1, 1),
-                day(2016, 1, 1),
-                Some(2015)
-            )]
-        );
+        assert_eq!(dates("sales this month"), [("this month".into(), day(2026, 11, 1), day(2026, 12, 1), None)]);
+        assert_eq!(dates("orders last month"), [("last month".into(), day(2026, 10, 1), day(2026, 11, 1), None)]);
+        assert_eq!(dates("Orders yesterday"), [("yesterday".into(), day(2026, 11, 29), day(2026, 11, 30), None)]);
+        assert_eq!(dates("last 7 days"), [("last 7 days".into(), day(2026, 11, 23), day(2026, 12, 1), None)]);
+        assert_eq!(dates("publications in 2015"), [("in 2015".into(), day(2015, 1, 1), day(2016, 1, 1), Some(2015))]);
         assert_eq!(
             dates("between 2025-01-01 and 2025-01-31"),
-            [(
-                "between 2025-01-01 and 2025-01-31".into(),
-                day(2025, 1, 1),
-                day(2025, 2, 1),
-                None
-            )]
+            [("between 2025-01-01 and 2025-01-31".into(), day(2025, 1, 1), day(2025, 2, 1), None)]
         );
         assert_eq!(dates("this quarter")[0].1, day(2026, 10, 1));
         assert!(dates("top 5 products in stock").is_empty());

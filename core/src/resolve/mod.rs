@@ -3,7 +3,6 @@
 //! tokens each consumed so the generator does not read them again as table or column
 //! names.
 
-
 pub(crate) mod aliases;
 pub(crate) mod dates;
 pub(crate) mod terms;
@@ -36,27 +35,14 @@ pub(crate) struct DateRange {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ResolvedKind {
     /// A product alias: filter `table.column = id` (or the fact table's FK to it).
-    Product {
-        id: String,
-        name: String,
-        reference: Option<(usize, String)>,
-    },
+    Product { id: String, name: String, reference: Option<(usize, String)> },
     /// A business term: an SQL expression over the tables listed.
-    Term {
-        phrase: String,
-        expr: String,
-        tables: Vec<usize>,
-        aggregate: bool,
-    },
+    Term { phrase: String, expr: String, tables: Vec<usize>, aggregate: bool },
     /// A date range; the column is chosen by the generator.
     Date(DateRange),
     /// A stored value: `table.column = value`. `alternatives` are other columns holding
     /// the same value (the first pair is the preferred one).
-    Value {
-        columns: Vec<(usize, String)>,
-        value: String,
-        display: String,
-    },
+    Value { columns: Vec<(usize, String)>, value: String, display: String },
 }
 
 /// One resolved span of the question.
@@ -97,14 +83,9 @@ impl Resolution {
                     ResolvedKind::Product { id, .. } => (id.clone(), "product"),
                     ResolvedKind::Term { expr, .. } => (expr.clone(), "business_term"),
                     ResolvedKind::Date(d) => {
-                        let show = |x: Option<NaiveDate>| {
-                            x.map(|d| d.format("%Y-%m-%d").to_string())
-                                .unwrap_or_default()
-                        };
-                        (
-                            format!("{}..{}", show(d.start_date), show(d.end_date)),
-                            "date_range",
-                        )
+                        let show =
+                            |x: Option<NaiveDate>| x.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+                        (format!("{}..{}", show(d.start_date), show(d.end_date)), "date_range")
                     }
                     ResolvedKind::Value { display, .. } => (display.clone(), "value"),
                 };
@@ -120,13 +101,8 @@ impl Resolution {
 
     /// The text of tokens `[a, b)` as written in `question`.
     pub(crate) fn span_text(&self, question: &str, a: usize, b: usize) -> String {
-        match (
-            self.tokens.get(a),
-            b.checked_sub(1).and_then(|l| self.tokens.get(l)),
-        ) {
-            (Some(s), Some(e)) if a < b => {
-                question.get(s.start..e.end).unwrap_or_default().to_string()
-            }
+        match (self.tokens.get(a), b.checked_sub(1).and_then(|l| self.tokens.get(l))) {
+            (Some(s), Some(e)) if a < b => question.get(s.start..e.end).unwrap_or_default().to_string(),
             _ => String::new(),
         }
     }
@@ -135,23 +111,12 @@ impl Resolution {
         b <= self.consumed.len() && self.consumed[a..b].iter().all(|c| !c)
     }
 
-    pub(crate) fn take(
-        &mut self,
-        question: &str,
-        span: (usize, usize),
-        kind: ResolvedKind,
-        source: &str,
-    ) {
+    pub(crate) fn take(&mut self, question: &str, span: (usize, usize), kind: ResolvedKind, source: &str) {
         let original = self.span_text(question, span.0, span.1);
         for c in &mut self.consumed[span.0..span.1] {
             *c = true;
         }
-        self.items.push(Resolved {
-            span,
-            original,
-            kind,
-            source: source.to_string(),
-        });
+        self.items.push(Resolved { span, original, kind, source: source.to_string() });
     }
 
     /// Free positions where the normalised word sequence `phrase` occurs.
@@ -161,13 +126,7 @@ impl Resolution {
             return vec![];
         }
         (0..=self.tokens.len() - n)
-            .filter(|&i| {
-                self.free(i, i + n)
-                    && self.tokens[i..i + n]
-                        .iter()
-                        .zip(phrase)
-                        .all(|(t, w)| &t.norm == w)
-            })
+            .filter(|&i| self.free(i, i + n) && self.tokens[i..i + n].iter().zip(phrase).all(|(t, w)| &t.norm == w))
             .collect()
     }
 }
@@ -177,12 +136,7 @@ impl Resolution {
 /// values (longest first); a token is consumed at most once.
 pub(crate) fn resolve(question: &str, ctx: &Context, today: NaiveDate) -> Resolution {
     let tokens = text::tokenize(question);
-    let mut r = Resolution {
-        consumed: vec![false; tokens.len()],
-        tokens,
-        items: vec![],
-        today,
-    };
+    let mut r = Resolution { consumed: vec![false; tokens.len()], tokens, items: vec![], today };
     dates::resolve_dates(question, &mut r);
     aliases::resolve_products(question, ctx, &mut r);
     terms::resolve_terms(question, ctx, &mut r);

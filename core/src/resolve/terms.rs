@@ -15,12 +15,7 @@ pub(crate) fn resolve_terms(question: &str, ctx: &Context, r: &mut Resolution) {
                     tables: t.tables.clone(),
                     aggregate: t.aggregate,
                 };
-                r.take(
-                    question,
-                    (pos, pos + t.words.len()),
-                    kind,
-                    &ctx.terms_source,
-                );
+                r.take(question, (pos, pos + t.words.len()), kind, &ctx.terms_source);
             }
         }
     }

@@ -18,11 +18,7 @@ pub(crate) struct Token {
 impl Token {
     /// The number this token spells (`4.5`, `10`), if it is one.
     pub(crate) fn number(&self) -> Option<f64> {
-        if self.raw.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-            self.raw.parse().ok()
-        } else {
-            None
-        }
+        if self.raw.chars().next().is_some_and(|c| c.is_ascii_digit()) { self.raw.parse().ok() } else { None }
     }
 
     /// Whether the token is a comparison symbol (`<`, `<=`, `>`, `>=`, `=`, `!=`, `<>`).
@@ -50,15 +46,10 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                 let in_number = (ch == '.' || ch == '-')
                     && prev_digit
                     && next_digit
-                    && raw
-                        .chars()
-                        .all(|r| r.is_ascii_digit() || r == '.' || r == '-');
+                    && raw.chars().all(|r| r.is_ascii_digit() || r == '.' || r == '-');
                 if ch.is_alphanumeric() || in_number {
                     raw.push(ch);
-                } else if ch == '\''
-                    && j > i
-                    && chars.get(j + 1).is_some_and(|(_, n)| n.is_alphabetic())
-                {
+                } else if ch == '\'' && j > i && chars.get(j + 1).is_some_and(|(_, n)| n.is_alphabetic()) {
                     // what's → whats
                 } else {
                     break;
@@ -66,12 +57,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                 j += 1;
             }
             let end = chars.get(j).map_or(text.len(), |(b, _)| *b);
-            out.push(Token {
-                norm: normalize_word(&raw),
-                raw,
-                start,
-                end,
-            });
+            out.push(Token { norm: normalize_word(&raw), raw, start, end });
             i = j;
         } else if matches!(c, '<' | '>' | '=' | '!') {
             let mut j = i;
@@ -80,12 +66,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
             }
             let end = chars.get(j).map_or(text.len(), |(b, _)| *b);
             let raw = text[start..end].to_string();
-            out.push(Token {
-                norm: raw.clone(),
-                raw,
-                start,
-                end,
-            });
+            out.push(Token { norm: raw.clone(), raw, start, end });
             i = j;
         } else {
             i += 1;
@@ -124,11 +105,7 @@ pub(crate) fn singular(w: &str) -> String {
 /// Normalised words of an identifier or phrase: `order_items` → `["order", "item"]`,
 /// `magic wand pro` → `["magic", "wand", "pro"]`, `citationNum` stays one word.
 pub(crate) fn words(name: &str) -> Vec<String> {
-    tokenize(&name.replace('_', " "))
-        .into_iter()
-        .filter(|t| !t.is_symbol())
-        .map(|t| t.norm)
-        .collect()
+    tokenize(&name.replace('_', " ")).into_iter().filter(|t| !t.is_symbol()).map(|t| t.norm).collect()
 }
 
 /// Snake-case alias for a phrase (`average order value` → `average_order_value`),
@@ -137,21 +114,11 @@ pub(crate) fn snake(phrase: &str) -> String {
     let joined = tokenize(&phrase.replace('_', " "))
         .into_iter()
         .filter(|t| !t.is_symbol())
-        .map(|t| {
-            t.raw
-                .to_lowercase()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .collect::<String>()
-        })
+        .map(|t| t.raw.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>())
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join("_");
-    if joined.is_empty() || joined.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("v_{joined}")
-    } else {
-        joined
-    }
+    if joined.is_empty() || joined.starts_with(|c: char| c.is_ascii_digit()) { format!("v_{joined}") } else { joined }
 }
 
 /// Words that never name a table, column or value on their own.
@@ -314,11 +281,8 @@ pub(crate) fn word_matches(question_word: &str, name_word: &str) -> bool {
     if question_word == name_word {
         return true;
     }
-    let (short, long) = if question_word.len() <= name_word.len() {
-        (question_word, name_word)
-    } else {
-        (name_word, question_word)
-    };
+    let (short, long) =
+        if question_word.len() <= name_word.len() { (question_word, name_word) } else { (name_word, question_word) };
     short.len() >= 3 && long.starts_with(short) && short.chars().all(|c| c.is_alphabetic())
 }
 
@@ -332,20 +296,7 @@ mod tests {
         let norms: Vec<_> = t.iter().map(|t| t.norm.as_str()).collect();
         assert_eq!(
             norms,
-            [
-                "what",
-                "the",
-                "avg",
-                "price",
-                ">=",
-                "4.5",
-                "of",
-                "category",
-                "in",
-                "2025-01-01",
-                "order",
-                "item"
-            ]
+            ["what", "the", "avg", "price", ">=", "4.5", "of", "category", "in", "2025-01-01", "order", "item"]
         );
         assert_eq!(singular("status"), "status");
         assert_eq!(singular("sales"), "sale");

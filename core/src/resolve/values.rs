@@ -18,9 +18,7 @@ pub(crate) fn resolve_values(question: &str, ctx: &Context, r: &mut Resolution) 
     while i < entries.len() {
         let e = entries[i];
         i += 1;
-        if e.words.len() == 1
-            && (super::text::is_stop_word(&e.words[0]) || e.words[0].chars().count() < 2)
-        {
+        if e.words.len() == 1 && (super::text::is_stop_word(&e.words[0]) || e.words[0].chars().count() < 2) {
             continue;
         }
         if ctx.tables.iter().any(|t| t.words == e.words) {
@@ -43,11 +41,7 @@ pub(crate) fn resolve_values(question: &str, ctx: &Context, r: &mut Resolution) 
             let lit = crate::sql::dialect::string_literal(ctx.dialect(), &value);
             let display = format!("{}.{} = {lit}", ctx.tables[columns[0].0].name, columns[0].1);
             let columns = columns.into_iter().map(|(t, c, _)| (t, c)).collect();
-            let kind = ResolvedKind::Value {
-                columns,
-                value,
-                display,
-            };
+            let kind = ResolvedKind::Value { columns, value, display };
             r.take(question, span, kind, &ctx.schema_source);
         }
     }

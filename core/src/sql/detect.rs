@@ -35,9 +35,7 @@ const STATEMENT_STARTS: &[&str] = &[
 ];
 
 /// Keywords whose near-misses (`FORM`, `WHER`, `GROPU`) mark SQL with a typo.
-const CLAUSE_KEYWORDS: &[&str] = &[
-    "from", "where", "group", "order", "join", "limit", "having", "select",
-];
+const CLAUSE_KEYWORDS: &[&str] = &["from", "where", "group", "order", "join", "limit", "having", "select"];
 
 /// True when `input` is itself one complete SQL statement rather than prose.
 ///
@@ -57,11 +55,7 @@ const CLAUSE_KEYWORDS: &[&str] = &[
 ///    input must also contain `AS (`.
 pub(crate) fn is_sql(input: &str, dialect: Dialect) -> bool {
     let text = input.trim();
-    let first = text
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let first = text.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("").to_ascii_lowercase();
     if !STATEMENT_STARTS.contains(&first.as_str()) {
         return false;
     }
@@ -82,15 +76,9 @@ pub(crate) fn is_sql(input: &str, dialect: Dialect) -> bool {
                 if !a.is_empty() && !b.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     && b.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !a.chars().all(|c| c.is_ascii_digit()))
         });
-    let near_miss = lower
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| w.len() >= 3)
-        .any(|w| {
-            !CLAUSE_KEYWORDS.contains(&w)
-                && CLAUSE_KEYWORDS
-                    .iter()
-                    .any(|k| strsim::damerau_levenshtein(w, k) == 1)
-        });
+    let near_miss = lower.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 3).any(|w| {
+        !CLAUSE_KEYWORDS.contains(&w) && CLAUSE_KEYWORDS.iter().any(|k| strsim::damerau_levenshtein(w, k) == 1)
+    });
     symbols || near_miss
 }
 
@@ -100,9 +88,7 @@ fn regex_as_paren(lower: &str) -> bool {
 }
 
 fn parses_as_one_statement(text: &str, dialect: Dialect) -> bool {
-    let one = |d: &dyn sqlparser::dialect::Dialect| {
-        Parser::parse_sql(d, text).is_ok_and(|s| s.len() == 1)
-    };
+    let one = |d: &dyn sqlparser::dialect::Dialect| Parser::parse_sql(d, text).is_ok_and(|s| s.len() == 1);
     one(dialect.parser_dialect().as_ref()) || one(&sqlparser::dialect::GenericDialect {})
 }
 

@@ -45,13 +45,9 @@ impl Bound {
             Bound::StartOf { unit, offset } => {
                 let start = match unit {
                     Unit::Day => today,
-                    Unit::Week => {
-                        today - Days::new(u64::from(today.weekday().num_days_from_monday()))
-                    }
+                    Unit::Week => today - Days::new(u64::from(today.weekday().num_days_from_monday())),
                     Unit::Month => today.with_day(1)?,
-                    Unit::Quarter => {
-                        NaiveDate::from_ymd_opt(today.year(), (today.month0() / 3) * 3 + 1, 1)?
-                    }
+                    Unit::Quarter => NaiveDate::from_ymd_opt(today.year(), (today.month0() / 3) * 3 + 1, 1)?,
                     Unit::Year => NaiveDate::from_ymd_opt(today.year(), 1, 1)?,
                 };
                 match unit {
@@ -83,11 +79,7 @@ fn add_months(d: NaiveDate, months: i32) -> Option<NaiveDate> {
 }
 
 fn signed(n: i32) -> String {
-    if n >= 0 {
-        format!("+{n}")
-    } else {
-        n.to_string()
-    }
+    if n >= 0 { format!("+{n}") } else { n.to_string() }
 }
 
 /// SQL expression for `bound` in `dialect`, e.g. SQLite `date('now', 'start of month')`,
@@ -134,9 +126,7 @@ fn sqlite_bound(bound: &Bound) -> String {
             }
             Unit::Quarter => {
                 mods.push("'start of month'".into());
-                mods.push(
-                    "printf('-%d months', (CAST(strftime('%m', 'now') AS INTEGER) - 1) % 3)".into(),
-                );
+                mods.push("printf('-%d months', (CAST(strftime('%m', 'now') AS INTEGER) - 1) % 3)".into());
                 if offset != 0 {
                     mods.push(format!("'{} months'", signed(offset * 3)));
                 }
@@ -197,26 +187,13 @@ fn my_interval(base: String, n: i32, unit: &str) -> String {
 fn mysql_bound(bound: &Bound) -> String {
     match *bound {
         Bound::Date(d) => format!("DATE '{}'", d.format("%Y-%m-%d")),
-        Bound::Today { months, days } => my_interval(
-            my_interval("CURDATE()".into(), months, "MONTH"),
-            days,
-            "DAY",
-        ),
+        Bound::Today { months, days } => my_interval(my_interval("CURDATE()".into(), months, "MONTH"), days, "DAY"),
         Bound::StartOf { unit, offset } => match unit {
             Unit::Day => my_interval("CURDATE()".into(), offset, "DAY"),
-            Unit::Week => my_interval(
-                "DATE_SUB(CURDATE(), INTERVAL WEEKDAY(CURDATE()) DAY)".into(),
-                offset * 7,
-                "DAY",
-            ),
-            Unit::Month => my_interval(
-                "CAST(DATE_FORMAT(CURDATE(), '%Y-%m-01') AS DATE)".into(),
-                offset,
-                "MONTH",
-            ),
+            Unit::Week => my_interval("DATE_SUB(CURDATE(), INTERVAL WEEKDAY(CURDATE()) DAY)".into(), offset * 7, "DAY"),
+            Unit::Month => my_interval("CAST(DATE_FORMAT(CURDATE(), '%Y-%m-01') AS DATE)".into(), offset, "MONTH"),
             Unit::Quarter => my_interval(
-                "DATE_ADD(MAKEDATE(YEAR(CURDATE()), 1), INTERVAL (QUARTER(CURDATE()) - 1) QUARTER)"
-                    .into(),
+                "DATE_ADD(MAKEDATE(YEAR(CURDATE()), 1), INTERVAL (QUARTER(CURDATE()) - 1) QUARTER)".into(),
                 offset * 3,
                 "MONTH",
             ),
@@ -235,9 +212,7 @@ pub(crate) fn date_bucket(dialect: Dialect, unit: Unit, col: &str) -> String {
         (Dialect::Sqlite, Unit::Week) => format!("strftime('%Y-W%W', {col})"),
         (Dialect::Sqlite, Unit::Month) => format!("strftime('%Y-%m', {col})"),
         (Dialect::Sqlite, Unit::Quarter) => {
-            format!(
-                "strftime('%Y', {col}) || '-Q' || ((CAST(strftime('%m', {col}) AS INTEGER) + 2) / 3)"
-            )
+            format!("strftime('%Y', {col}) || '-Q' || ((CAST(strftime('%m', {col}) AS INTEGER) + 2) / 3)")
         }
         (Dialect::Sqlite, Unit::Year) => format!("strftime('%Y', {col})"),
         (Dialect::Postgresql, Unit::Day) => format!("TO_CHAR({col}, 'YYYY-MM-DD')"),
@@ -255,6 +230,7 @@ pub(crate) fn date_bucket(dialect: Dialect, unit: Unit, col: &str) -> String {
 
 /// String concatenation of SQL expressions: `a || b` (SQLite, PostgreSQL) or
 /// `CONCAT(a, b)` (MySQL).
+#[allow(dead_code, reason = "dialect-aware concatenation for PostgreSQL/MySQL output (issue 7)")]
 pub(crate) fn concat(dialect: Dialect, parts: &[String]) -> String {
     match dialect {
         Dialect::Mysql => format!("CONCAT({})", parts.join(", ")),
@@ -310,13 +286,8 @@ pub(crate) fn quote_ident(dialect: Dialect, name: &str) -> String {
         "inner",
         "outer",
     ];
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !KEYWORDS.contains(&name);
     if plain {
         return name.to_string();
@@ -347,79 +318,26 @@ mod tests {
 
     #[test]
     fn bounds_per_dialect() {
-        let b = Bound::StartOf {
-            unit: Unit::Month,
-            offset: -1,
-        };
-        assert_eq!(
-            date_bound(Dialect::Sqlite, &b),
-            "date('now', 'start of month', '-1 months')"
-        );
-        assert_eq!(
-            date_bound(Dialect::Postgresql, &b),
-            "DATE_TRUNC('month', CURRENT_DATE) - INTERVAL '1 months'"
-        );
+        let b = Bound::StartOf { unit: Unit::Month, offset: -1 };
+        assert_eq!(date_bound(Dialect::Sqlite, &b), "date('now', 'start of month', '-1 months')");
+        assert_eq!(date_bound(Dialect::Postgresql, &b), "DATE_TRUNC('month', CURRENT_DATE) - INTERVAL '1 months'");
         assert_eq!(
             date_bound(Dialect::Mysql, &b),
             "DATE_SUB(CAST(DATE_FORMAT(CURDATE(), '%Y-%m-01') AS DATE), INTERVAL 1 MONTH)"
         );
-        let t = Bound::Today {
-            months: 0,
-            days: -7,
-        };
-        assert_eq!(
-            date_bound(Dialect::Postgresql, &t),
-            "CURRENT_DATE - INTERVAL '7 days'"
-        );
-        assert_eq!(
-            date_bound(Dialect::Sqlite, &Bound::Today { months: 0, days: 0 }),
-            "date('now')"
-        );
+        let t = Bound::Today { months: 0, days: -7 };
+        assert_eq!(date_bound(Dialect::Postgresql, &t), "CURRENT_DATE - INTERVAL '7 days'");
+        assert_eq!(date_bound(Dialect::Sqlite, &Bound::Today { months: 0, days: 0 }), "date('now')");
     }
 
     #[test]
     fn bounds_evaluate() {
         let today = day(2026, 11, 30); // a Monday
-        assert_eq!(
-            Bound::StartOf {
-                unit: Unit::Month,
-                offset: 1
-            }
-            .on(today),
-            Some(day(2026, 12, 1))
-        );
-        assert_eq!(
-            Bound::StartOf {
-                unit: Unit::Quarter,
-                offset: -1
-            }
-            .on(today),
-            Some(day(2026, 7, 1))
-        );
-        assert_eq!(
-            Bound::StartOf {
-                unit: Unit::Week,
-                offset: 0
-            }
-            .on(day(2026, 12, 6)),
-            Some(today)
-        );
-        assert_eq!(
-            Bound::StartOf {
-                unit: Unit::Year,
-                offset: 1
-            }
-            .on(today),
-            Some(day(2027, 1, 1))
-        );
-        assert_eq!(
-            Bound::Today {
-                months: -1,
-                days: 0
-            }
-            .on(today),
-            Some(day(2026, 10, 30))
-        );
+        assert_eq!(Bound::StartOf { unit: Unit::Month, offset: 1 }.on(today), Some(day(2026, 12, 1)));
+        assert_eq!(Bound::StartOf { unit: Unit::Quarter, offset: -1 }.on(today), Some(day(2026, 7, 1)));
+        assert_eq!(Bound::StartOf { unit: Unit::Week, offset: 0 }.on(day(2026, 12, 6)), Some(today));
+        assert_eq!(Bound::StartOf { unit: Unit::Year, offset: 1 }.on(today), Some(day(2027, 1, 1)));
+        assert_eq!(Bound::Today { months: -1, days: 0 }.on(today), Some(day(2026, 10, 30)));
     }
 
     #[test]
@@ -428,10 +346,7 @@ mod tests {
         assert_eq!(quote_ident(Dialect::Sqlite, "order"), "\"order\"");
         assert_eq!(quote_ident(Dialect::Mysql, "Order Items"), "`Order Items`");
         assert_eq!(string_literal(Dialect::Sqlite, "O'Brien"), "'O''Brien'");
-        assert_eq!(
-            concat(Dialect::Mysql, &["a".into(), "b".into()]),
-            "CONCAT(a, b)"
-        );
+        assert_eq!(concat(Dialect::Mysql, &["a".into(), "b".into()]), "CONCAT(a, b)");
         assert_eq!(
             date_bucket(Dialect::Sqlite, Unit::Month, "orders.order_date"),
             "strftime('%Y-%m', orders.order_date)"

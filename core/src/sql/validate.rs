@@ -2,7 +2,6 @@
 //! `talk2tables_common::guard`, then a default `LIMIT` on the outermost query.
 
 use sqlparser::ast::{Expr, LimitClause, Query, Value};
-use sqlparser::parser::Parser;
 use talk2tables_common::Dialect;
 use talk2tables_common::guard::check_query;
 
@@ -15,12 +14,8 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// Errors: `SQL_REJECTED` with the guard's message and rule name.
 pub(crate) fn validate(sql: &str, dialect: Dialect, default_limit: u64) -> Result<String> {
-    let mut query = check_query(sql, dialect).map_err(|r| {
-        Error::new(
-            ErrorKind::SqlRejected,
-            format!("{} (rule: {})", r.message, r.rule),
-        )
-    })?;
+    let mut query = check_query(sql, dialect)
+        .map_err(|r| Error::new(ErrorKind::SqlRejected, format!("{} (rule: {})", r.message, r.rule)))?;
     apply_default_limit(&mut query, default_limit);
     Ok(query.to_string())
 }
@@ -36,18 +31,12 @@ pub(crate) fn apply_default_limit(query: &mut Query, limit: u64) -> bool {
     match &mut query.limit_clause {
         Some(LimitClause::OffsetCommaLimit { .. }) => false,
         Some(LimitClause::LimitOffset { limit: Some(_), .. }) => false,
-        Some(LimitClause::LimitOffset {
-            limit: l @ None, ..
-        }) => {
+        Some(LimitClause::LimitOffset { limit: l @ None, .. }) => {
             *l = Some(n);
             true
         }
         None => {
-            query.limit_clause = Some(LimitClause::LimitOffset {
-                limit: Some(n),
-                offset: None,
-                limit_by: vec![],
-            });
+            query.limit_clause = Some(LimitClause::LimitOffset { limit: Some(n), offset: None, limit_by: vec![] });
             true
         }
     }
@@ -58,24 +47,15 @@ pub(crate) fn apply_default_limit(query: &mut Query, limit: u64) -> bool {
 ///
 /// Errors: `SQL_REJECTED` (rule `parse_error` / `query_only`) when `sql` is not exactly
 /// one query.
+#[cfg(test)]
 pub(crate) fn with_default_limit(sql: &str, dialect: Dialect, limit: u64) -> Result<String> {
-    let parsed = Parser::parse_sql(dialect.parser_dialect().as_ref(), sql).map_err(|e| {
-        Error::new(
-            ErrorKind::SqlRejected,
-            format!("could not parse the statement: {e} (rule: parse_error)"),
-        )
+    let parsed = sqlparser::parser::Parser::parse_sql(dialect.parser_dialect().as_ref(), sql).map_err(|e| {
+        Error::new(ErrorKind::SqlRejected, format!("could not parse the statement: {e} (rule: parse_error)"))
     })?;
-    let [sqlparser::ast::Statement::Query(query)] = <[_; 1]>::try_from(parsed).map_err(|_| {
-        Error::new(
-            ErrorKind::SqlRejected,
-            "expected exactly one statement (rule: single_statement)",
-        )
-    })?
+    let [sqlparser::ast::Statement::Query(query)] = <[_; 1]>::try_from(parsed)
+        .map_err(|_| Error::new(ErrorKind::SqlRejected, "expected exactly one statement (rule: single_statement)"))?
     else {
-        return Err(Error::new(
-            ErrorKind::SqlRejected,
-            "only SELECT/WITH queries are allowed (rule: query_only)",
-        ));
+        return Err(Error::new(ErrorKind::SqlRejected, "only SELECT/WITH queries are allowed (rule: query_only)"));
     };
     let mut query = query;
     apply_default_limit(&mut query, limit);
@@ -88,8 +68,7 @@ mod tests {
 
     #[test]
     fn limit_added_when_missing() {
-        let s =
-            with_default_limit("SELECT name FROM t ORDER BY name", Dialect::Sqlite, 1000).unwrap();
+        let s = with_default_limit("SELECT name FROM t ORDER BY name", Dialect::Sqlite, 1000).unwrap();
         assert_eq!(s, "SELECT name FROM t ORDER BY name LIMIT 1000");
         let s = with_default_limit("SELECT a FROM t OFFSET 5", Dialect::Postgresql, 10).unwrap();
         assert!(s.contains("LIMIT 10"), "{s}");
@@ -102,30 +81,16 @@ mod tests {
         assert_eq!(s, "SELECT * FROM t LIMIT 5");
         let s = with_default_limit("SELECT * FROM t LIMIT 2, 5", Dialect::Mysql, 1000).unwrap();
         assert_eq!(s, "SELECT * FROM t LIMIT 2, 5");
-        let s = with_default_limit(
-            "SELECT * FROM t FETCH FIRST 3 ROWS ONLY",
-            Dialect::Postgresql,
-            1000,
-        )
-        .unwrap();
+        let s = with_default_limit("SELECT * FROM t FETCH FIRST 3 ROWS ONLY", Dialect::Postgresql, 1000).unwrap();
         assert!(!s.contains("LIMIT"), "{s}");
     }
 
     #[test]
     fn inner_limits_do_not_count() {
-        let s = with_default_limit(
-            "SELECT * FROM (SELECT * FROM t LIMIT 3) x",
-            Dialect::Sqlite,
-            50,
-        )
-        .unwrap();
+        let s = with_default_limit("SELECT * FROM (SELECT * FROM t LIMIT 3) x", Dialect::Sqlite, 50).unwrap();
         assert!(s.ends_with("LIMIT 50"), "{s}");
-        let s = with_default_limit(
-            "WITH c AS (SELECT 1 AS a) SELECT a FROM c UNION SELECT 2",
-            Dialect::Sqlite,
-            7,
-        )
-        .unwrap();
+        let s =
+            with_default_limit("WITH c AS (SELECT 1 AS a) SELECT a FROM c UNION SELECT 2", Dialect::Sqlite, 7).unwrap();
         assert!(s.ends_with("LIMIT 7"), "{s}");
     }
 

@@ -32,11 +32,7 @@ impl Backend {
     }
 
     /// Runs a statement that passed the guard.
-    pub(crate) async fn execute(
-        &self,
-        sql: &str,
-        options: &DbOptions,
-    ) -> Result<QueryOutput, QueryError> {
+    pub(crate) async fn execute(&self, sql: &str, options: &DbOptions) -> Result<QueryOutput, QueryError> {
         match self {
             Backend::Sqlite(db) => db.execute(sql, options).await,
         }

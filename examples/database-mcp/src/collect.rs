@@ -26,10 +26,7 @@ pub(crate) struct RowCollector {
 impl RowCollector {
     pub(crate) fn new(columns: Vec<String>, options: &DbOptions) -> Self {
         RowCollector {
-            out: QueryOutput {
-                columns,
-                ..QueryOutput::default()
-            },
+            out: QueryOutput { columns, ..QueryOutput::default() },
             max_rows: options.max_rows,
             max_result_bytes: options.max_result_bytes,
             bytes: 0,
@@ -99,11 +96,7 @@ mod tests {
     use serde_json::json;
 
     fn opts(max_rows: usize, max_result_bytes: usize) -> DbOptions {
-        DbOptions {
-            max_rows,
-            max_result_bytes,
-            ..DbOptions::default()
-        }
+        DbOptions { max_rows, max_result_bytes, ..DbOptions::default() }
     }
 
     #[test]
@@ -113,10 +106,7 @@ mod tests {
         assert_eq!(c.push(vec![json!(2)]), Next::More);
         assert_eq!(c.push(vec![json!(3)]), Next::Stop);
         let out = c.finish();
-        assert_eq!(
-            (out.row_count, out.truncated, out.total_rows),
-            (2, true, None)
-        );
+        assert_eq!((out.row_count, out.truncated, out.total_rows), (2, true, None));
     }
 
     #[test]
@@ -124,10 +114,7 @@ mod tests {
         let mut c = RowCollector::new(vec!["a".into()], &opts(5, 1 << 20));
         c.push(vec![json!("x")]);
         let out = c.finish();
-        assert_eq!(
-            (out.row_count, out.truncated, out.total_rows),
-            (1, false, Some(1))
-        );
+        assert_eq!((out.row_count, out.truncated, out.total_rows), (1, false, Some(1)));
     }
 
     #[test]
@@ -136,10 +123,7 @@ mod tests {
         assert_eq!(c.push(vec![json!("0123456789")]), Next::More); // 15 bytes
         assert_eq!(c.push(vec![json!("0123456789")]), Next::Stop);
         let out = c.finish();
-        assert_eq!(
-            (out.row_count, out.truncated, out.total_rows),
-            (1, true, None)
-        );
+        assert_eq!((out.row_count, out.truncated, out.total_rows), (1, true, None));
     }
 
     #[test]

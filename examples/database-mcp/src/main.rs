@@ -75,9 +75,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     if let Some(path) = &args.init_sample {
-        let created = sample::ensure(path)
-            .await
-            .map_err(|e| format!("cannot create the sample database: {e}"))?;
+        let created = sample::ensure(path).await.map_err(|e| format!("cannot create the sample database: {e}"))?;
         if created {
             tracing::info!(path = %path.display(), "sample database created");
         } else {
@@ -88,18 +86,13 @@ async fn run(args: Args) -> Result<(), String> {
         if args.init_sample.is_some() {
             return Ok(());
         }
-        return Err(
-            "--db <path|url> is required (or --init-sample PATH alone to create the sample)".into(),
-        );
+        return Err("--db <path|url> is required (or --init-sample PATH alone to create the sample)".into());
     };
     if args.transport == Transport::Sse {
         return Err("the legacy SSE transport is not supported yet; use --transport streamable_http or stdio".into());
     }
-    let options = DbOptions {
-        max_rows: args.max_rows,
-        timeout: Duration::from_millis(args.timeout_ms),
-        ..DbOptions::default()
-    };
+    let options =
+        DbOptions { max_rows: args.max_rows, timeout: Duration::from_millis(args.timeout_ms), ..DbOptions::default() };
     let server = connect(&db, options).await.map_err(|e| e.to_string())?;
     tracing::info!(dialect = %server.dialect(), "database opened read-only");
 
@@ -114,17 +107,13 @@ async fn run(args: Args) -> Result<(), String> {
     }
 }
 
-async fn serve_http(
-    server: talk2tables_database_mcp::DatabaseServer,
-    args: &Args,
-) -> Result<(), String> {
+async fn serve_http(server: talk2tables_database_mcp::DatabaseServer, args: &Args) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .map_err(|e| format!("cannot bind {}:{}: {e}", args.host, args.port))?;
     let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
     let ct = CancellationToken::new();
-    let mut config =
-        StreamableHttpServerConfig::default().with_cancellation_token(ct.child_token());
+    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(ct.child_token());
     let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     let is_loopback = matches!(args.host.as_str(), "127.0.0.1" | "localhost" | "::1");
     if !is_loopback && !args.host.starts_with("0.0.0.0") && args.host != "::" {

@@ -118,14 +118,12 @@ CREATE INDEX idx_items_product ON order_items(product_id);
 ";
 
 const FIRST_NAMES: [&str; 24] = [
-    "Alice", "Bob", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Keiko",
-    "Liam", "Maya", "Noah", "Olivia", "Pablo", "Quinn", "Rosa", "Samir", "Tara", "Umar", "Vera",
-    "Wen", "Yusuf",
+    "Alice", "Bob", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Keiko", "Liam", "Maya",
+    "Noah", "Olivia", "Pablo", "Quinn", "Rosa", "Samir", "Tara", "Umar", "Vera", "Wen", "Yusuf",
 ];
 const LAST_NAMES: [&str; 20] = [
-    "Smith", "Garcia", "Müller", "Rossi", "Dubois", "Kowalski", "Tanaka", "Silva", "Johnson",
-    "Nguyen", "Brown", "Martin", "Novak", "Jensen", "Okafor", "Larsen", "Costa", "Schmidt",
-    "Ivanova", "Walker",
+    "Smith", "Garcia", "Müller", "Rossi", "Dubois", "Kowalski", "Tanaka", "Silva", "Johnson", "Nguyen", "Brown",
+    "Martin", "Novak", "Jensen", "Okafor", "Larsen", "Costa", "Schmidt", "Ivanova", "Walker",
 ];
 const PLACES: [(&str, &str); 12] = [
     ("New York", "USA"),
@@ -141,136 +139,23 @@ const PLACES: [(&str, &str); 12] = [
     ("Tokyo", "Japan"),
     ("Sydney", "Australia"),
 ];
-const STREETS: [&str; 8] = [
-    "Main St", "Oak Ave", "Park Rd", "High St", "Elm St", "Lake Dr", "Hill Rd", "Pine Ln",
-];
-const SUPPLIERS: [&str; 6] = [
-    "Acme Corp",
-    "Globex Supply",
-    "Initech Trading",
-    "Umbrella Goods",
-    "Stark Wholesale",
-    "Wayne Distribution",
-];
+const STREETS: [&str; 8] = ["Main St", "Oak Ave", "Park Rd", "High St", "Elm St", "Lake Dr", "Hill Rd", "Pine Ln"];
+const SUPPLIERS: [&str; 6] =
+    ["Acme Corp", "Globex Supply", "Initech Trading", "Umbrella Goods", "Stark Wholesale", "Wayne Distribution"];
 /// Per category: (nouns, lowest price in cents, highest price in cents).
 const CATEGORY_ITEMS: [(&[&str], i64, i64); 10] = [
-    (
-        &[
-            "Headphones",
-            "Smartwatch",
-            "Tablet",
-            "Speaker",
-            "Charger",
-            "Camera",
-        ],
-        1999,
-        89999,
-    ),
-    (
-        &["T-Shirt", "Jacket", "Jeans", "Sweater", "Scarf", "Sneakers"],
-        999,
-        14999,
-    ),
-    (
-        &[
-            "Plant Pot",
-            "Garden Hose",
-            "Lamp",
-            "Rug",
-            "Cushion",
-            "Tool Set",
-        ],
-        799,
-        19999,
-    ),
-    (
-        &[
-            "Yoga Mat",
-            "Football",
-            "Tennis Racket",
-            "Dumbbells",
-            "Bicycle Helmet",
-            "Water Bottle",
-        ],
-        899,
-        24999,
-    ),
-    (
-        &[
-            "Novel",
-            "Cookbook",
-            "Atlas",
-            "Biography",
-            "Poetry Collection",
-            "Travel Guide",
-        ],
-        599,
-        4999,
-    ),
-    (
-        &[
-            "Face Cream",
-            "Shampoo",
-            "Vitamins",
-            "Perfume",
-            "Hair Dryer",
-            "Toothbrush",
-        ],
-        499,
-        12999,
-    ),
-    (
-        &[
-            "Puzzle",
-            "Building Blocks",
-            "Doll House",
-            "Board Game",
-            "Kite",
-            "Robot Kit",
-        ],
-        799,
-        9999,
-    ),
-    (
-        &[
-            "Car Wax",
-            "Floor Mats",
-            "Dash Cam",
-            "Tire Gauge",
-            "Seat Covers",
-            "Jump Starter",
-        ],
-        999,
-        19999,
-    ),
-    (
-        &[
-            "Coffee Beans",
-            "Green Tea",
-            "Dark Chocolate",
-            "Olive Oil",
-            "Honey",
-            "Granola",
-        ],
-        299,
-        3999,
-    ),
-    (
-        &[
-            "Notebook",
-            "Desk Organizer",
-            "Stapler",
-            "Pen Set",
-            "Office Chair",
-            "Monitor Stand",
-        ],
-        199,
-        29999,
-    ),
+    (&["Headphones", "Smartwatch", "Tablet", "Speaker", "Charger", "Camera"], 1999, 89999),
+    (&["T-Shirt", "Jacket", "Jeans", "Sweater", "Scarf", "Sneakers"], 999, 14999),
+    (&["Plant Pot", "Garden Hose", "Lamp", "Rug", "Cushion", "Tool Set"], 799, 19999),
+    (&["Yoga Mat", "Football", "Tennis Racket", "Dumbbells", "Bicycle Helmet", "Water Bottle"], 899, 24999),
+    (&["Novel", "Cookbook", "Atlas", "Biography", "Poetry Collection", "Travel Guide"], 599, 4999),
+    (&["Face Cream", "Shampoo", "Vitamins", "Perfume", "Hair Dryer", "Toothbrush"], 499, 12999),
+    (&["Puzzle", "Building Blocks", "Doll House", "Board Game", "Kite", "Robot Kit"], 799, 9999),
+    (&["Car Wax", "Floor Mats", "Dash Cam", "Tire Gauge", "Seat Covers", "Jump Starter"], 999, 19999),
+    (&["Coffee Beans", "Green Tea", "Dark Chocolate", "Olive Oil", "Honey", "Granola"], 299, 3999),
+    (&["Notebook", "Desk Organizer", "Stapler", "Pen Set", "Office Chair", "Monitor Stand"], 199, 29999),
 ];
-const ADJECTIVES: [&str; 8] = [
-    "Classic", "Deluxe", "Eco", "Smart", "Ultra", "Compact", "Premium", "Nova",
-];
+const ADJECTIVES: [&str; 8] = ["Classic", "Deluxe", "Eco", "Smart", "Ultra", "Compact", "Premium", "Nova"];
 
 struct Product {
     id: i64,
@@ -282,10 +167,7 @@ struct Product {
 /// [`DbError::Io`] / [`DbError::Database`] when writing fails.
 pub async fn create(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> {
     if path.exists() {
-        return Err(DbError::InvalidDatabase(format!(
-            "{} already exists",
-            path.display()
-        )));
+        return Err(DbError::InvalidDatabase(format!("{} already exists", path.display())));
     }
     let tmp = temp_path(path);
     if tmp.exists() {
@@ -317,20 +199,14 @@ pub async fn ensure(path: &Path) -> Result<bool, DbError> {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".tmp");
     path.with_file_name(name)
 }
 
 fn timestamp(date: NaiveDate, seconds: u32) -> String {
-    let time = NaiveTime::from_num_seconds_from_midnight_opt(seconds % 86_400, 0)
-        .unwrap_or(NaiveTime::MIN);
-    NaiveDateTime::new(date, time)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    let time = NaiveTime::from_num_seconds_from_midnight_opt(seconds % 86_400, 0).unwrap_or(NaiveTime::MIN);
+    NaiveDateTime::new(date, time).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn cents_to_real(cents: i64) -> f64 {
@@ -362,11 +238,7 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
         let (city, country) = *PLACES.choose(&mut rng).unwrap_or(&PLACES[0]);
         let street = *STREETS.choose(&mut rng).unwrap_or(&STREETS[0]);
         let address = format!("{} {street}", rng.random_range(1..=999));
-        let email = format!(
-            "{}.{}{id}@example.com",
-            first.to_lowercase(),
-            last.to_lowercase().replace('ü', "ue")
-        );
+        let email = format!("{}.{}{id}@example.com", first.to_lowercase(), last.to_lowercase().replace('ü', "ue"));
         let phone = format!("+1-555-{:04}", rng.random_range(0..10_000));
         let created = today - Duration::days(rng.random_range(60..=900));
         let created_at = timestamp(created, rng.random_range(0..86_400));
@@ -392,16 +264,10 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
     let mut products: Vec<Product> = Vec::new();
     let mut next_id = 1_i64;
     for (cat_index, category) in CATEGORIES.iter().enumerate() {
-        let featured: Vec<_> = FEATURED_PRODUCTS
-            .iter()
-            .filter(|p| p.2 == *category)
-            .collect();
+        let featured: Vec<_> = FEATURED_PRODUCTS.iter().filter(|p| p.2 == *category).collect();
         for (id, name, _, cents) in &featured {
             insert_product(&mut tx, &mut rng, *id, name, category, *cents, today).await?;
-            products.push(Product {
-                id: *id,
-                cents: *cents,
-            });
+            products.push(Product { id: *id, cents: *cents });
         }
         let (nouns, low, high) = CATEGORY_ITEMS[cat_index];
         for noun in nouns.iter().take(PRODUCTS_PER_CATEGORY - featured.len()) {
@@ -421,10 +287,8 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
     let month_start = today.with_day(1).unwrap_or(today);
     let last_month_start = previous_month_start(today);
     let span_days = SPAN_DAYS;
-    let featured_index: Vec<usize> = FEATURED_PRODUCTS
-        .iter()
-        .filter_map(|f| products.iter().position(|p| p.id == f.0))
-        .collect();
+    let featured_index: Vec<usize> =
+        FEATURED_PRODUCTS.iter().filter_map(|f| products.iter().position(|p| p.id == f.0)).collect();
     let mut item_id = 1_i64;
     for order_id in 1..=ORDERS {
         let date = if order_id <= ORDERS_PER_RECENT_MONTH {
@@ -438,15 +302,9 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
         };
         let age = (today - date).num_days();
         let status = if age < 3 {
-            if rng.random_bool(0.7) {
-                "pending"
-            } else {
-                "shipped"
-            }
+            if rng.random_bool(0.7) { "pending" } else { "shipped" }
         } else if age < 10 {
-            *["pending", "shipped", "shipped", "delivered", "cancelled"]
-                .choose(&mut rng)
-                .unwrap_or(&"shipped")
+            *["pending", "shipped", "shipped", "delivered", "cancelled"].choose(&mut rng).unwrap_or(&"shipped")
         } else {
             let roll = rng.random_range(0..100);
             match roll {
@@ -457,10 +315,7 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
             }
         };
         let customer = rng.random_range(1..=CUSTOMERS);
-        let address = addresses
-            .get((customer - 1) as usize)
-            .cloned()
-            .unwrap_or_default();
+        let address = addresses.get((customer - 1) as usize).cloned().unwrap_or_default();
 
         let mut chosen: Vec<usize> = Vec::new();
         if order_id <= ORDERS_PER_RECENT_MONTH && !featured_index.is_empty() {
@@ -479,11 +334,7 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
             let product = &products[index];
             let quantity = rng.random_range(1..=5_i64);
             // Occasional 10 % discount, kept in whole cents.
-            let unit_cents = if rng.random_bool(0.1) {
-                product.cents * 9 / 10
-            } else {
-                product.cents
-            };
+            let unit_cents = if rng.random_bool(0.1) { product.cents * 9 / 10 } else { product.cents };
             total_cents += quantity * unit_cents;
             items.push((product.id, quantity, unit_cents));
         }

@@ -7,8 +7,8 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolResult, ContentBlock, Implementation, ListResourcesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, ServerCapabilities, ServerConfig,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ResourceContents,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
@@ -64,10 +64,7 @@ impl std::fmt::Debug for DatabaseServer {
 /// `options.timeout`.
 pub async fn connect(db: &str, options: DbOptions) -> Result<DatabaseServer, DbError> {
     let backend = Backend::connect(db, &options).await?;
-    Ok(DatabaseServer {
-        inner: Arc::new(Inner { backend, options }),
-        tool_router: DatabaseServer::tool_router(),
-    })
+    Ok(DatabaseServer { inner: Arc::new(Inner { backend, options }), tool_router: DatabaseServer::tool_router() })
 }
 
 impl DatabaseServer {
@@ -97,17 +94,12 @@ impl DatabaseServer {
 #[tool_router]
 impl DatabaseServer {
     /// The `execute_query` tool.
-    #[tool(
-        description = "Run exactly one read-only SQL query (SELECT or WITH … SELECT) on the database and \
+    #[tool(description = "Run exactly one read-only SQL query (SELECT or WITH … SELECT) on the database and \
                        return {columns, rows (arrays), row_count, truncated, total_rows}. Write the SQL in \
                        the dialect given by the database://schema resource. Results are capped; \
                        truncated=true means more rows exist. Errors start with SQL_REJECTED or \
-                       SQL_EXECUTION_FAILED."
-    )]
-    async fn execute_query(
-        &self,
-        Parameters(args): Parameters<ExecuteQueryArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+                       SQL_EXECUTION_FAILED.")]
+    async fn execute_query(&self, Parameters(args): Parameters<ExecuteQueryArgs>) -> Result<CallToolResult, ErrorData> {
         let started = std::time::Instant::now();
         match self.execute(&args.query).await {
             Ok(output) => {
@@ -117,9 +109,8 @@ impl DatabaseServer {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "execute_query ok"
                 );
-                let value = serde_json::to_value(&output).map_err(|e| {
-                    ErrorData::internal_error(format!("cannot serialise result: {e}"), None)
-                })?;
+                let value = serde_json::to_value(&output)
+                    .map_err(|e| ErrorData::internal_error(format!("cannot serialise result: {e}"), None))?;
                 Ok(CallToolResult::structured(value))
             }
             Err(e) => {
@@ -128,9 +119,7 @@ impl DatabaseServer {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "execute_query failed"
                 );
-                Ok(CallToolResult::error(vec![ContentBlock::text(
-                    e.to_string(),
-                )]))
+                Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]))
             }
         }
     }
@@ -169,20 +158,15 @@ impl ServerHandler for DatabaseServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         if request.uri != SCHEMA_URI {
-            return Err(ErrorData::resource_not_found(
-                format!("unknown resource: {}", request.uri),
-                None,
-            ));
+            return Err(ErrorData::resource_not_found(format!("unknown resource: {}", request.uri), None));
         }
-        let schema = self.schema().await.map_err(|e| {
-            ErrorData::internal_error(format!("schema introspection failed: {e}"), None)
-        })?;
-        let body = serde_json::to_string(&schema).map_err(|e| {
-            ErrorData::internal_error(format!("cannot serialise schema: {e}"), None)
-        })?;
-        Ok(ReadResourceResult::new(vec![
-            ResourceContents::text(body, request.uri).with_mime_type("application/json"),
-        ])
-        .into())
+        let schema = self
+            .schema()
+            .await
+            .map_err(|e| ErrorData::internal_error(format!("schema introspection failed: {e}"), None))?;
+        let body = serde_json::to_string(&schema)
+            .map_err(|e| ErrorData::internal_error(format!("cannot serialise schema: {e}"), None))?;
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(body, request.uri).with_mime_type("application/json")])
+            .into())
     }
 }

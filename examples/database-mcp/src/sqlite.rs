@@ -13,12 +13,8 @@ use futures::TryStreamExt;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{
-    AssertSqlSafe, Column, Executor, Row, SqlSafeStr, Sqlite, Statement, TypeInfo, ValueRef,
-};
-use talk2tables_common::{
-    ColumnSchema, DatabaseSchema, Dialect, ForeignKey, QueryOutput, TableSchema,
-};
+use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr, Sqlite, Statement, TypeInfo, ValueRef};
+use talk2tables_common::{ColumnSchema, DatabaseSchema, Dialect, ForeignKey, QueryOutput, TableSchema};
 
 use crate::collect::{Next, RowCollector, blob_to_hex, cap_text};
 use crate::error::driver_message;
@@ -38,15 +34,8 @@ pub(crate) struct SqliteBackend {
 /// open mode).
 pub(crate) fn sqlite_path(db: &str) -> PathBuf {
     let db = db.trim();
-    let rest = db
-        .strip_prefix("sqlite://")
-        .or_else(|| db.strip_prefix("sqlite:"))
-        .unwrap_or(db);
-    let rest = if db.len() != rest.len() {
-        rest.split('?').next().unwrap_or(rest)
-    } else {
-        rest
-    };
+    let rest = db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:")).unwrap_or(db);
+    let rest = if db.len() != rest.len() { rest.split('?').next().unwrap_or(rest) } else { rest };
     PathBuf::from(rest)
 }
 
@@ -56,15 +45,10 @@ impl SqliteBackend {
     pub(crate) async fn open(db: &str, options: &DbOptions) -> Result<Self, DbError> {
         let path = sqlite_path(db);
         if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
-            return Err(DbError::InvalidDatabase(
-                "an in-memory SQLite database has no data to serve".into(),
-            ));
+            return Err(DbError::InvalidDatabase("an in-memory SQLite database has no data to serve".into()));
         }
         if !path.is_file() {
-            return Err(DbError::InvalidDatabase(format!(
-                "SQLite file not found: {}",
-                path.display()
-            )));
+            return Err(DbError::InvalidDatabase(format!("SQLite file not found: {}", path.display())));
         }
         let connect = read_only_options(&path)?;
         let pool = SqlitePoolOptions::new()
@@ -76,27 +60,17 @@ impl SqliteBackend {
         // Validate now: a non-SQLite file fails here with "file is not a database".
         let check = async {
             let mut conn = backend.pool.acquire().await?;
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_master")
-                .fetch_one(&mut *conn)
-                .await
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_master").fetch_one(&mut *conn).await
         };
         match tokio::time::timeout(options.timeout, check).await {
             Ok(Ok(_)) => Ok(backend),
-            Ok(Err(e)) => Err(DbError::InvalidDatabase(format!(
-                "{}: {}",
-                path.display(),
-                driver_message(&e)
-            ))),
+            Ok(Err(e)) => Err(DbError::InvalidDatabase(format!("{}: {}", path.display(), driver_message(&e)))),
             Err(_) => Err(DbError::Timeout(options.timeout)),
         }
     }
 
     /// Runs one statement that already passed the guard, under `options`' caps.
-    pub(crate) async fn execute(
-        &self,
-        sql: &str,
-        options: &DbOptions,
-    ) -> Result<QueryOutput, QueryError> {
+    pub(crate) async fn execute(&self, sql: &str, options: &DbOptions) -> Result<QueryOutput, QueryError> {
         let deadline = Instant::now() + options.timeout;
         let run = async {
             let mut conn = self.acquire_with_deadline(deadline).await?;
@@ -129,14 +103,9 @@ impl SqliteBackend {
     /// A pooled connection whose progress handler interrupts any statement once
     /// `deadline` has passed (set on every checkout, so a connection returned by a
     /// timed-out call never carries an old deadline into the next one).
-    async fn acquire_with_deadline(
-        &self,
-        deadline: Instant,
-    ) -> Result<PoolConnection<Sqlite>, sqlx::Error> {
+    async fn acquire_with_deadline(&self, deadline: Instant) -> Result<PoolConnection<Sqlite>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
-        conn.lock_handle()
-            .await?
-            .set_progress_handler(PROGRESS_OPS, move || Instant::now() < deadline);
+        conn.lock_handle().await?.set_progress_handler(PROGRESS_OPS, move || Instant::now() < deadline);
         Ok(conn)
     }
 }
@@ -159,14 +128,8 @@ async fn run_query(
     sql: &str,
     options: &DbOptions,
 ) -> Result<QueryOutput, sqlx::Error> {
-    let statement = (&mut **conn)
-        .prepare(AssertSqlSafe(sql.to_owned()).into_sql_str())
-        .await?;
-    let columns: Vec<String> = statement
-        .columns()
-        .iter()
-        .map(|c| c.name().to_owned())
-        .collect();
+    let statement = (&mut **conn).prepare(AssertSqlSafe(sql.to_owned()).into_sql_str()).await?;
+    let columns: Vec<String> = statement.columns().iter().map(|c| c.name().to_owned()).collect();
     let mut collector = RowCollector::new(columns, options);
     let mut rows = statement.query().fetch(&mut **conn);
     let mut stopped = false;
@@ -186,9 +149,7 @@ async fn run_query(
 /// number (non-finite → null), TEXT → string (capped), BLOB → hex string (capped),
 /// NULL → null.
 fn row_to_json(row: &SqliteRow, max_cell_bytes: usize) -> Vec<Value> {
-    (0..row.len())
-        .map(|i| cell_to_json(row, i, max_cell_bytes))
-        .collect()
+    (0..row.len()).map(|i| cell_to_json(row, i, max_cell_bytes)).collect()
 }
 
 fn cell_to_json(row: &SqliteRow, i: usize, max_cell_bytes: usize) -> Value {
@@ -200,10 +161,7 @@ fn cell_to_json(row: &SqliteRow, i: usize, max_cell_bytes: usize) -> Value {
     }
     let kind = raw.type_info().name().to_ascii_uppercase();
     match kind.as_str() {
-        "INTEGER" => row
-            .try_get_unchecked::<i64, _>(i)
-            .map(Value::from)
-            .unwrap_or(Value::Null),
+        "INTEGER" => row.try_get_unchecked::<i64, _>(i).map(Value::from).unwrap_or(Value::Null),
         "REAL" => row
             .try_get_unchecked::<f64, _>(i)
             .ok()
@@ -238,17 +196,12 @@ async fn introspect(conn: &mut PoolConnection<Sqlite>) -> Result<DatabaseSchema,
     .await?;
     let mut tables = Vec::with_capacity(objects.len());
     for (name, kind) in objects {
-        let cols: Vec<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid",
-        )
-        .bind(&name)
-        .fetch_all(&mut **conn)
-        .await?;
-        let mut pk: Vec<(i64, String)> = cols
-            .iter()
-            .filter(|c| c.3 > 0)
-            .map(|c| (c.3, c.0.clone()))
-            .collect();
+        let cols: Vec<(String, String, i64, i64)> =
+            sqlx::query_as("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid")
+                .bind(&name)
+                .fetch_all(&mut **conn)
+                .await?;
+        let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.3 > 0).map(|c| (c.3, c.0.clone())).collect();
         pk.sort();
         let columns = cols
             .iter()
@@ -274,11 +227,7 @@ async fn introspect(conn: &mut PoolConnection<Sqlite>) -> Result<DatabaseSchema,
                 }
                 _ => foreign_keys.push((
                     id,
-                    ForeignKey {
-                        columns: vec![from],
-                        references_table: target,
-                        references_columns: vec![],
-                    },
+                    ForeignKey { columns: vec![from], references_table: target, references_columns: vec![] },
                     vec![to],
                 )),
             }
@@ -294,12 +243,9 @@ async fn introspect(conn: &mut PoolConnection<Sqlite>) -> Result<DatabaseSchema,
             resolved.push(fk);
         }
         let row_count = if kind == "table" {
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT count(*) FROM {}",
-                quote_ident(&name)
-            )))
-            .fetch_one(&mut **conn)
-            .await?;
+            let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", quote_ident(&name))))
+                .fetch_one(&mut **conn)
+                .await?;
             u64::try_from(n).ok()
         } else {
             None
@@ -312,21 +258,14 @@ async fn introspect(conn: &mut PoolConnection<Sqlite>) -> Result<DatabaseSchema,
             row_count,
         });
     }
-    Ok(DatabaseSchema {
-        dialect: Dialect::Sqlite,
-        tables,
-    })
+    Ok(DatabaseSchema { dialect: Dialect::Sqlite, tables })
 }
 
-async fn referenced_primary_key(
-    conn: &mut PoolConnection<Sqlite>,
-    table: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    let pk: Vec<(String,)> =
-        sqlx::query_as("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk")
-            .bind(table)
-            .fetch_all(&mut **conn)
-            .await?;
+async fn referenced_primary_key(conn: &mut PoolConnection<Sqlite>, table: &str) -> Result<Vec<String>, sqlx::Error> {
+    let pk: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk")
+        .bind(table)
+        .fetch_all(&mut **conn)
+        .await?;
     Ok(pk.into_iter().map(|(n,)| n).collect())
 }
 
@@ -338,10 +277,7 @@ mod tests {
     fn sqlite_paths() {
         assert_eq!(sqlite_path("./a.db"), PathBuf::from("./a.db"));
         assert_eq!(sqlite_path("sqlite:a.db"), PathBuf::from("a.db"));
-        assert_eq!(
-            sqlite_path("sqlite:///tmp/a.db?mode=rwc"),
-            PathBuf::from("/tmp/a.db")
-        );
+        assert_eq!(sqlite_path("sqlite:///tmp/a.db?mode=rwc"), PathBuf::from("/tmp/a.db"));
         assert_eq!(sqlite_path("sqlite://a.db"), PathBuf::from("a.db"));
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
     }
@@ -359,33 +295,15 @@ mod read_only_tests {
         let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 10).expect("date");
         crate::sample::create(&path, date).await.expect("sample");
         let opts = DbOptions::default();
-        let db = SqliteBackend::open(path.to_str().expect("utf-8"), &opts)
-            .await
-            .expect("open");
-        for sql in [
-            "DELETE FROM orders",
-            "CREATE TABLE x (a)",
-            "PRAGMA query_only = OFF; DELETE FROM orders",
-        ] {
+        let db = SqliteBackend::open(path.to_str().expect("utf-8"), &opts).await.expect("open");
+        for sql in ["DELETE FROM orders", "CREATE TABLE x (a)", "PRAGMA query_only = OFF; DELETE FROM orders"] {
             let _ = db.execute(sql, &opts).await;
         }
-        let err = db
-            .execute("DELETE FROM orders", &opts)
-            .await
-            .expect_err("write must fail");
-        assert!(
-            matches!(err, QueryError::Failed(ref m) if m.contains("readonly") || m.contains("read-only")),
-            "{err}"
-        );
-        let out = db
-            .execute("SELECT count(*) FROM orders", &opts)
-            .await
-            .expect("count");
+        let err = db.execute("DELETE FROM orders", &opts).await.expect_err("write must fail");
+        assert!(matches!(err, QueryError::Failed(ref m) if m.contains("readonly") || m.contains("read-only")), "{err}");
+        let out = db.execute("SELECT count(*) FROM orders", &opts).await.expect("count");
         assert_eq!(out.rows[0][0], serde_json::json!(2000));
-        let out = db
-            .execute("SELECT count(*) FROM sqlite_master WHERE name = 'x'", &opts)
-            .await
-            .expect("count");
+        let out = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'x'", &opts).await.expect("count");
         assert_eq!(out.rows[0][0], serde_json::json!(0));
     }
 }

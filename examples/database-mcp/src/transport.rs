@@ -14,24 +14,15 @@ use crate::{DatabaseServer, DbError};
 /// headers are accepted). Cancelling `ct` closes open sessions and streams; pair it with
 /// `axum::serve(..).with_graceful_shutdown(..)`.
 pub fn http_router(server: DatabaseServer, ct: CancellationToken) -> axum::Router {
-    http_router_with_config(
-        server,
-        StreamableHttpServerConfig::default().with_cancellation_token(ct),
-    )
+    http_router_with_config(server, StreamableHttpServerConfig::default().with_cancellation_token(ct))
 }
 
 /// Like [`http_router`] with an explicit rmcp config (e.g. `with_allowed_hosts` when
 /// serving on a non-loopback name, or stateless JSON mode). Set the cancellation token
 /// on `config` yourself.
-pub fn http_router_with_config(
-    server: DatabaseServer,
-    config: StreamableHttpServerConfig,
-) -> axum::Router {
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+pub fn http_router_with_config(server: DatabaseServer, config: StreamableHttpServerConfig) -> axum::Router {
+    let service =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config);
     axum::Router::new().nest_service("/mcp", service)
 }
 
@@ -42,9 +33,6 @@ pub async fn serve_stdio(server: DatabaseServer) -> Result<(), DbError> {
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| DbError::Transport(format!("stdio initialisation failed: {e}")))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| DbError::Transport(format!("stdio session failed: {e}")))?;
+    running.waiting().await.map_err(|e| DbError::Transport(format!("stdio session failed: {e}")))?;
     Ok(())
 }

@@ -19,16 +19,11 @@ use tokio_util::sync::CancellationToken;
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 async fn within<T>(fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(CALL_TIMEOUT, fut)
-        .await
-        .expect("MCP call timed out")
+    tokio::time::timeout(CALL_TIMEOUT, fut).await.expect("MCP call timed out")
 }
 
 fn args(query: &str) -> serde_json::Map<String, serde_json::Value> {
-    json!({ "query": query })
-        .as_object()
-        .cloned()
-        .expect("object")
+    json!({ "query": query }).as_object().cloned().expect("object")
 }
 
 /// Lists, reads and calls everything the server offers, checking each answer.
@@ -43,63 +38,49 @@ async fn exercise(client: &RunningService<RoleClient, ()>) {
     let schema = serde_json::to_value(&tools[0].input_schema).expect("schema");
     assert!(schema["properties"]["query"].is_object(), "{schema}");
 
-    let resources = within(client.list_resources(None))
-        .await
-        .expect("resources")
-        .resources;
+    let resources = within(client.list_resources(None)).await.expect("resources").resources;
     assert_eq!(resources.len(), 1);
     assert_eq!(resources[0].uri, SCHEMA_URI);
     assert_eq!(resources[0].name, "database_schema");
     assert_eq!(resources[0].mime_type.as_deref(), Some("application/json"));
 
-    let read = within(client.read_resource(ReadResourceRequestParams::new(SCHEMA_URI)))
-        .await
-        .expect("read");
-    let ResourceContents::TextResourceContents {
-        text, mime_type, ..
-    } = &read.contents[0]
-    else {
+    let read = within(client.read_resource(ReadResourceRequestParams::new(SCHEMA_URI))).await.expect("read");
+    let ResourceContents::TextResourceContents { text, mime_type, .. } = &read.contents[0] else {
         panic!("schema is not text");
     };
     assert_eq!(mime_type.as_deref(), Some("application/json"));
     let schema: DatabaseSchema = serde_json::from_str(text).expect("DatabaseSchema JSON");
-    assert_eq!(
-        schema.table("orders").expect("orders").foreign_keys.len(),
-        1
-    );
+    assert_eq!(schema.table("orders").expect("orders").foreign_keys.len(), 1);
 
-    let result = within(client.call_tool(
-        CallToolRequestParams::new("execute_query").with_arguments(args(
-            "SELECT product_id, name FROM products WHERE product_id = 123",
-        )),
-    ))
+    let result = within(
+        client.call_tool(
+            CallToolRequestParams::new("execute_query")
+                .with_arguments(args("SELECT product_id, name FROM products WHERE product_id = 123")),
+        ),
+    )
     .await
     .expect("call");
     assert_ne!(result.is_error, Some(true));
     let structured: QueryOutput =
-        serde_json::from_value(result.structured_content.clone().expect("structured"))
-            .expect("QueryOutput");
-    assert_eq!(
-        structured.rows,
-        vec![vec![json!(123), json!("Magic Wand Pro")]]
-    );
+        serde_json::from_value(result.structured_content.clone().expect("structured")).expect("QueryOutput");
+    assert_eq!(structured.rows, vec![vec![json!(123), json!("Magic Wand Pro")]]);
     assert_eq!(structured.total_rows, Some(1));
     let text = &result.content[0].as_text().expect("text block").text;
     let from_text: QueryOutput = serde_json::from_str(text).expect("text is the same JSON");
     assert_eq!(from_text, structured);
 
-    let result = within(client.call_tool(
-        CallToolRequestParams::new("execute_query").with_arguments(args("DELETE FROM orders")),
-    ))
+    let result = within(
+        client.call_tool(CallToolRequestParams::new("execute_query").with_arguments(args("DELETE FROM orders"))),
+    )
     .await
     .expect("call");
     assert_eq!(result.is_error, Some(true));
     let text = &result.content[0].as_text().expect("text").text;
     assert!(text.starts_with("SQL_REJECTED: "), "{text}");
 
-    let result = within(client.call_tool(
-        CallToolRequestParams::new("execute_query").with_arguments(args("SELECT nope FROM orders")),
-    ))
+    let result = within(
+        client.call_tool(CallToolRequestParams::new("execute_query").with_arguments(args("SELECT nope FROM orders"))),
+    )
     .await
     .expect("call");
     assert_eq!(result.is_error, Some(true));
@@ -114,20 +95,14 @@ async fn exercise(client: &RunningService<RoleClient, ()>) {
 async fn streamable_http_on_loopback() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = common::sample_db(dir.path()).await;
-    let server = connect(path.to_str().expect("utf-8"), DbOptions::default())
-        .await
-        .expect("connect");
+    let server = connect(path.to_str().expect("utf-8"), DbOptions::default()).await.expect("connect");
     let ct = CancellationToken::new();
     let app = http_router(server, ct.child_token());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = ct.clone();
     let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
+        axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
     });
 
     let transport = StreamableHttpClientTransport::from_uri(format!("http://{addr}/mcp"));
@@ -142,9 +117,7 @@ async fn streamable_http_on_loopback() {
 async fn in_process_duplex() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = common::sample_db(dir.path()).await;
-    let server = connect(path.to_str().expect("utf-8"), DbOptions::default())
-        .await
-        .expect("connect");
+    let server = connect(path.to_str().expect("utf-8"), DbOptions::default()).await.expect("connect");
     let (server_io, client_io) = tokio::io::duplex(1 << 16);
     let serving = tokio::spawn(async move {
         let running = server.serve(server_io).await.expect("server init");
@@ -183,29 +156,18 @@ async fn binary_serves_on_port_zero() {
         panic!("server exited before listening");
     })
     .await;
-    assert!(
-        url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp") && !url.contains(":0/"),
-        "{url}"
-    );
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp") && !url.contains(":0/"), "{url}");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
-    let client = within(().serve(StreamableHttpClientTransport::from_uri(url)))
-        .await
-        .expect("initialize");
+    let client = within(().serve(StreamableHttpClientTransport::from_uri(url))).await.expect("initialize");
     let result = within(
-        client.call_tool(
-            CallToolRequestParams::new("execute_query")
-                .with_arguments(args("SELECT order_id FROM orders")),
-        ),
+        client
+            .call_tool(CallToolRequestParams::new("execute_query").with_arguments(args("SELECT order_id FROM orders"))),
     )
     .await
     .expect("call");
-    let out: QueryOutput =
-        serde_json::from_value(result.structured_content.expect("structured")).expect("output");
-    assert_eq!(
-        (out.row_count, out.truncated, out.total_rows),
-        (5, true, None)
-    );
+    let out: QueryOutput = serde_json::from_value(result.structured_content.expect("structured")).expect("output");
+    assert_eq!((out.row_count, out.truncated, out.total_rows), (5, true, None));
     within(client.cancel()).await.expect("close");
     child.start_kill().expect("kill");
     let _ = within(child.wait()).await;
@@ -219,11 +181,9 @@ async fn binary_rejects_sse_and_missing_db() {
     let out = within(out).await.expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SSE transport is not supported"));
-    let out = within(
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_talk2tables-database-mcp")).output(),
-    )
-    .await
-    .expect("run");
+    let out = within(tokio::process::Command::new(env!("CARGO_BIN_EXE_talk2tables-database-mcp")).output())
+        .await
+        .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--db"));
 }

@@ -7,9 +7,7 @@ use sqlx::{Connection, Row, SqliteConnection};
 use talk2tables_database_mcp::sample::{self, CATEGORIES, FEATURED_PRODUCTS, STATUSES};
 
 async fn open(path: &std::path::Path) -> SqliteConnection {
-    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))
-        .await
-        .expect("open")
+    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true)).await.expect("open")
 }
 
 /// Every row of every table, as text, in key order.
@@ -23,10 +21,7 @@ async fn dump(path: &std::path::Path) -> String {
         ("order_items", "order_item_id"),
     ] {
         let sql = format!("SELECT * FROM {table} ORDER BY {key}");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut conn)
-            .await
-            .expect("dump");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.expect("dump");
         for row in rows {
             let cells: Vec<String> = (0..row.len())
                 .map(|i| {
@@ -63,9 +58,7 @@ async fn sample_is_deterministic_and_complete() {
 
     // A different day gives different dates (dates are relative to `today`).
     let c = dir.path().join("c.db");
-    sample::create(&c, common::today() + chrono::Duration::days(40))
-        .await
-        .expect("create c");
+    sample::create(&c, common::today() + chrono::Duration::days(40)).await.expect("create c");
     assert_ne!(dump(&c).await, da);
 
     // Creating over an existing file is refused; ensure() leaves it alone.
@@ -94,10 +87,7 @@ async fn sample_content_matches_design() {
         .expect("featured product");
         assert_eq!(row.get::<String, _>(0), name);
         assert_eq!(row.get::<String, _>(1), category);
-        assert!(
-            row.get::<i64, _>(2) > 0,
-            "product {id} has no items this month"
-        );
+        assert!(row.get::<i64, _>(2) > 0, "product {id} has no items this month");
     }
 
     // Rows in the current and the previous month; nothing in the future or before 18 months.
@@ -109,10 +99,7 @@ async fn sample_content_matches_design() {
     .await
     .expect("dates");
     assert!(counts.0 >= 40 && counts.1 >= 40, "{counts:?}");
-    assert!(
-        counts.2.as_str() >= "2024-09-01" && counts.3.as_str() <= "2026-03-15",
-        "{counts:?}"
-    );
+    assert!(counts.2.as_str() >= "2024-09-01" && counts.3.as_str() <= "2026-03-15", "{counts:?}");
 
     // Totals are the sum of their items, to the cent.
     let bad: i64 = sqlx::query_scalar(
@@ -132,20 +119,15 @@ async fn sample_content_matches_design() {
     let mut want: Vec<String> = CATEGORIES.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(cats, want);
-    let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM orders ORDER BY 1")
-        .fetch_all(&mut conn)
-        .await
-        .expect("st");
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT status FROM orders ORDER BY 1").fetch_all(&mut conn).await.expect("st");
     let mut want: Vec<String> = STATUSES.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(statuses, want);
 
     // Declared constraints hold and ISO date formats are used.
     let fk_violations: Vec<(String,)> =
-        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
-            .fetch_all(&mut conn)
-            .await
-            .expect("fk");
+        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&mut conn).await.expect("fk");
     assert!(fk_violations.is_empty());
     let bad_dates: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM orders WHERE order_date NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]') + \

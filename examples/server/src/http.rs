@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use talk2tables::{ChatRequest, ChatResponse, Engine, Error, ErrorKind, Mode};
 use talk2tables::response::ResponseMetadata;
+use talk2tables::{ChatRequest, ChatResponse, Engine, Error, ErrorKind, Mode};
 
 /// Builds the router for `engine`.
 pub fn router(engine: Engine) -> Router {

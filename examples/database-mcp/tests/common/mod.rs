@@ -14,8 +14,6 @@ pub fn today() -> NaiveDate {
 /// A fresh sample database in `dir`.
 pub async fn sample_db(dir: &Path) -> PathBuf {
     let path = dir.join("sample.db");
-    sample::create(&path, today())
-        .await
-        .expect("sample created");
+    sample::create(&path, today()).await.expect("sample created");
     path
 }
