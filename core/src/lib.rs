@@ -9,6 +9,7 @@
 pub mod config;
 pub(crate) mod context;
 pub mod error;
+pub(crate) mod llm;
 pub mod response;
 
 pub use config::Config;
