@@ -16,8 +16,8 @@ pub(crate) const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
 pub(crate) const OPENAI_DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// Default model for provider `openrouter`.
 pub(crate) const OPENROUTER_DEFAULT_MODEL: &str = "openai/gpt-4o-mini";
-/// `HTTP-Referer` sent to OpenRouter (its app attribution).
-pub(crate) const OPENROUTER_REFERER: &str = "https://github.com/talk2tables/talk2tables";
+/// `HTTP-Referer` sent to OpenRouter (its app attribution): the package's `repository`.
+pub(crate) const OPENROUTER_REFERER: &str = env!("CARGO_PKG_REPOSITORY");
 /// `X-Title` sent to OpenRouter.
 pub(crate) const OPENROUTER_TITLE: &str = "Talk 2 Tables";
 
