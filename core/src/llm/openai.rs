@@ -16,8 +16,9 @@ pub(crate) const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
 pub(crate) const OPENAI_DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// Default model for provider `openrouter`.
 pub(crate) const OPENROUTER_DEFAULT_MODEL: &str = "openai/gpt-4o-mini";
-/// `HTTP-Referer` sent to OpenRouter (its app attribution): the package's `repository`.
-pub(crate) const OPENROUTER_REFERER: &str = env!("CARGO_PKG_REPOSITORY");
+/// `HTTP-Referer` sent to OpenRouter (its app attribution): the project's address, as in
+/// the workspace's `repository` field (update both together).
+pub(crate) const OPENROUTER_REFERER: &str = "https://example.invalid/talk2tables";
 /// `X-Title` sent to OpenRouter.
 pub(crate) const OPENROUTER_TITLE: &str = "Talk 2 Tables";
 
