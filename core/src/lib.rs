@@ -22,6 +22,7 @@ pub(crate) mod embedded;
 pub(crate) mod engine;
 pub mod error;
 pub(crate) mod generate;
+pub(crate) mod llm;
 pub(crate) mod mcp;
 pub(crate) mod observe;
 pub(crate) mod orchestrator;
