@@ -20,6 +20,7 @@ use talk2tables_common::QueryOutput;
 
 use super::errors;
 use super::query_result::parse_query_result;
+use super::sse;
 use super::transport::{self, DUPLEX_BUFFER, StdioChild};
 use crate::config::{ServerConfig, TransportKind};
 use crate::error::{Error, ErrorKind, Result};
@@ -39,6 +40,9 @@ const MAX_PAGES: usize = 1000;
 /// The tool our Database MCP (and compatible servers) expose for SQL.
 pub(crate) const EXECUTE_QUERY_TOOL: &str = "execute_query";
 
+/// Source of [`Connection::id`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 type Service = RunningService<RoleClient, Notifications>;
 
 /// A connected MCP server. Cheap to clone (an `Arc` inside); all clones share the state.
@@ -50,6 +54,7 @@ pub(crate) struct Connection {
 }
 
 struct Inner {
+    id: u64,
     server_id: String,
     request_timeout: Duration,
     peer: Peer<RoleClient>,
@@ -148,17 +153,28 @@ impl Connection {
     ///
     /// By `config.transport`: `StreamableHttp` uses `config.url` and `config.headers`;
     /// `Stdio` spawns `config.command` with `env`/`cwd`; `InProcess` calls `in_process`
-    /// with the server end of an in-memory duplex pipe; `Sse` is not supported yet.
+    /// with the server end of an in-memory duplex pipe; `Sse` opens the legacy event
+    /// stream at `config.url` (see [`super::sse`]).
     ///
     /// Errors: `CONFIG_ERROR` (missing url/command, bad header); `MCP_UNAVAILABLE`
-    /// (refused, child exited, no in-process server, SSE); `MCP_TIMEOUT` (handshake too
+    /// (refused, child exited, no in-process server); `MCP_TIMEOUT` (handshake too
     /// slow); `MCP_PROTOCOL_ERROR` (the server answered the handshake with an error).
     pub(crate) async fn connect(
         config: &ServerConfig,
         in_process: Option<InProcessServer>,
     ) -> Result<Connection> {
+        Self::connect_with(config, in_process, HANDSHAKE_TIMEOUT_CAP).await
+    }
+
+    /// Like [`Connection::connect`], with the handshake (and, for `Sse`, the wait for the
+    /// endpoint event) under `min(config.timeout, handshake_timeout)`.
+    pub(crate) async fn connect_with(
+        config: &ServerConfig,
+        in_process: Option<InProcessServer>,
+        handshake_timeout: Duration,
+    ) -> Result<Connection> {
         let id = config.server_id.as_str();
-        let limit = config.request_timeout().min(HANDSHAKE_TIMEOUT_CAP);
+        let limit = config.request_timeout().min(handshake_timeout);
         let handler = Notifications {
             server_id: Arc::from(id),
             resource_changes: Arc::new(AtomicU64::new(0)),
@@ -214,10 +230,13 @@ impl Connection {
                     .map_err(|e| e.into_error(id, limit, ""))?;
                 Ok(Self::established(config, service, changes, None).await)
             }
-            TransportKind::Sse => Err(Error::new(
-                ErrorKind::McpUnavailable,
-                format!("{id}: legacy SSE transport not supported yet"),
-            )),
+            TransportKind::Sse => {
+                let t = sse::connect(config, limit, config.request_timeout()).await?;
+                let service = handshake(handler, t, limit)
+                    .await
+                    .map_err(|e| e.into_error(id, limit, ""))?;
+                Ok(Self::established(config, service, changes, None).await)
+            }
         }
     }
 
@@ -245,6 +264,7 @@ impl Connection {
         tracing::info!(server = %config.server_id, protocol = %protocol_version, has_resources, has_tools, "MCP server connected");
         Connection {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 server_id: config.server_id.clone(),
                 request_timeout: config.request_timeout(),
                 peer,
@@ -258,6 +278,12 @@ impl Connection {
                 process_group,
             }),
         }
+    }
+
+    /// A process-wide unique number of this connection (a rebuilt connection to the same
+    /// server gets a new one).
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
     }
 
     /// The server's `server_id`.

@@ -12,9 +12,12 @@
     allow(dead_code, reason = "called by the engine once it is wired in")
 )]
 
+pub(crate) mod breaker;
 pub(crate) mod connection;
 pub(crate) mod errors;
 pub(crate) mod query_result;
+pub(crate) mod sse;
+pub(crate) mod supervisor;
 pub(crate) mod transport;
 
 #[cfg(test)]

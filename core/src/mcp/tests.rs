@@ -157,7 +157,7 @@ async fn no_resources_capability_skips_the_request() {
 }
 
 #[tokio::test]
-async fn missing_in_process_factory_and_sse_are_unavailable() {
+async fn missing_in_process_factory_and_refused_sse_are_unavailable() {
     let cfg = server_config("mem", TransportKind::InProcess);
     let e = Connection::connect(&cfg, None).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::McpUnavailable);
@@ -167,8 +167,8 @@ async fn missing_in_process_factory_and_sse_are_unavailable() {
     let e = Connection::connect(&cfg, None).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::McpUnavailable);
     assert!(
-        e.message()
-            .contains("legacy SSE transport not supported yet")
+        e.message().contains("GET http://127.0.0.1:9/sse failed"),
+        "{e}"
     );
 }
 

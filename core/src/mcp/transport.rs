@@ -18,7 +18,7 @@ use crate::config::ServerConfig;
 use crate::error::{Error, ErrorKind};
 
 /// Seconds to wait for a TCP connection to an HTTP server.
-const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Reconnect attempts of the server-to-client SSE stream before giving up.
 const SSE_RECONNECT_ATTEMPTS: usize = 5;
 /// Longest delay between SSE reconnect attempts.
@@ -71,7 +71,9 @@ pub(crate) fn streamable_http(
     Ok(StreamableHttpClientTransport::with_client(http, cfg))
 }
 
-fn custom_headers(config: &ServerConfig) -> Result<HashMap<HeaderName, HeaderValue>, Error> {
+pub(crate) fn custom_headers(
+    config: &ServerConfig,
+) -> Result<HashMap<HeaderName, HeaderValue>, Error> {
     let mut out = HashMap::new();
     for (name, value) in &config.headers {
         let bad =
