@@ -213,11 +213,6 @@ impl Supervisor {
         self.lock().breaker.state(Instant::now()) == CircuitState::Open
     }
 
-    /// Tool names at the last successful listing.
-    pub(crate) fn tools(&self) -> Vec<String> {
-        self.lock().tools.clone()
-    }
-
     /// Whether the last tool listing contains `name`.
     pub(crate) fn has_tool(&self, name: &str) -> bool {
         self.lock().tools.iter().any(|t| t == name)
