@@ -295,14 +295,18 @@ async fn probe_alone_brings_a_restarted_server_back() {
     assert_eq!(orch.statuses()[0].circuit_state, CircuitState::Open);
     let server = RunningHttp::start(&db, port, false).await;
     let started = Instant::now();
-    while !orch.is_ready() {
+    // The probe reconnects, then its tools/list success closes the circuit.
+    while !(orch.is_ready() && orch.statuses()[0].circuit_state == CircuitState::Closed) {
         assert!(
             started.elapsed() < Duration::from_secs(5),
-            "probe did not reconnect"
+            "probe did not reconnect: {:?}",
+            orch.statuses()[0]
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(orch.statuses()[0].circuit_state, CircuitState::Closed);
+    let status = &orch.statuses()[0];
+    assert!(status.last_probe_at.is_some() && status.last_probe_latency_ms.is_some());
+    assert_eq!(status.consecutive_failures, 0);
     orch.close().await;
     server.stop().await;
 }
