@@ -1,5 +1,7 @@
 //! MCP client connections: one [`Connection`] per configured server, over streamable
-//! HTTP, stdio (a child process) or an in-process duplex pipe.
+//! HTTP, legacy HTTP+SSE ([`sse`]), stdio (a child process) or an in-process duplex pipe,
+//! each wrapped by a [`supervisor::Supervisor`] (circuit [`breaker`], rebuild with
+//! backoff, health probe).
 //!
 //! Every request runs under the server's `timeout`; the handshake under
 //! `min(timeout, 10 s)`. rmcp's own response cache is disabled (the orchestrator caches).
