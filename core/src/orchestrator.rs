@@ -435,6 +435,13 @@ impl Orchestrator {
         Ok(Executed { output, server_id: sup.config().server_id.clone() })
     }
 
+    /// Records every MCP request's duration in `timer` (labels: server, method).
+    pub(crate) fn set_request_timer(&self, timer: &prometheus::HistogramVec) {
+        for sup in &self.supervisors {
+            sup.set_timer(timer.clone());
+        }
+    }
+
     /// Every configured server's status, by priority.
     pub(crate) fn statuses(&self) -> Vec<ServerStatus> {
         self.supervisors

@@ -178,6 +178,15 @@ impl Api {
         (status, content_type, resp.text().await.expect("text body"))
     }
 
+    /// `GET path` as text; returns (status, content type, body).
+    pub async fn get_text(&self, path: &str) -> (u16, String, String) {
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let status = resp.status().as_u16();
+        let content_type =
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        (status, content_type, resp.text().await.expect("text body"))
+    }
+
     /// `GET path`; returns (status, body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
@@ -315,4 +324,23 @@ pub fn sse_events(text: &str) -> Vec<(String, Value)> {
         }
     }
     out
+}
+
+/// Whether an external tool is on PATH. When it is not, tests that need it print why
+/// and skip — unless `T2T_REQUIRE_TOOLS=1` (set by `scripts/test.sh`, which installs
+/// them), where a missing tool fails the test.
+pub fn have_tool(name: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("T2T_REQUIRE_TOOLS").is_none(),
+            "{name} is required (T2T_REQUIRE_TOOLS=1) but missing"
+        );
+        eprintln!("SKIPPED: {name} not installed (scripts/test.sh installs it)");
+    }
+    found
 }

@@ -16,8 +16,8 @@
 //!   circuit closes) without any request.
 
 use std::future::Future;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -81,6 +81,16 @@ pub(crate) enum CallKind {
     Tool,
 }
 
+impl CallKind {
+    /// The `method` label of the request-duration histogram.
+    fn method(self) -> &'static str {
+        match self {
+            CallKind::Read => "resources",
+            CallKind::Tool => "tools/call",
+        }
+    }
+}
+
 /// What status reports about one server's health.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Health {
@@ -137,6 +147,8 @@ pub(crate) struct Supervisor {
     state: Mutex<State>,
     rebuild: tokio::sync::Mutex<()>,
     closed: AtomicBool,
+    /// MCP request durations by server and method, when the engine records them.
+    timer: OnceLock<prometheus::HistogramVec>,
 }
 
 fn is_transport_failure(e: &Error) -> bool {
@@ -174,6 +186,7 @@ impl Supervisor {
             }),
             rebuild: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
+            timer: OnceLock::new(),
         }
     }
 
@@ -256,7 +269,10 @@ impl Supervisor {
                 }
                 Err(EnsureError::NotAttempted(e)) => return Err(e),
             };
-            match op(conn.clone()).await {
+            let started = Instant::now();
+            let outcome = op(conn.clone()).await;
+            self.observe(kind.method(), started);
+            match outcome {
                 Ok(value) => {
                     self.record_success();
                     return Ok(value);
@@ -275,6 +291,17 @@ impl Supervisor {
                     return Err(e);
                 }
             }
+        }
+    }
+
+    /// Records MCP request durations into `timer` (labels: server, method) from now on.
+    pub(crate) fn set_timer(&self, timer: prometheus::HistogramVec) {
+        let _ = self.timer.set(timer);
+    }
+
+    fn observe(&self, method: &str, started: Instant) {
+        if let Some(timer) = self.timer.get() {
+            timer.with_label_values(&[self.config.server_id.as_str(), method]).observe(started.elapsed().as_secs_f64());
         }
     }
 
@@ -300,6 +327,7 @@ impl Supervisor {
             Ok(result) => result,
             Err(_) => Err(errors::timeout(self.server_id(), limit)),
         };
+        self.observe("tools/list", started);
         self.record_probe(started);
         match result {
             Ok(tools) => {

@@ -21,6 +21,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/health/live", get(live))
         .route("/api/health/ready", get(ready))
         .route("/api/metrics", get(metrics))
+        .route("/api/metrics/prometheus", get(prometheus))
         .with_state(engine)
 }
 
@@ -153,4 +154,9 @@ async fn ready(State(engine): State<Engine>) -> Response {
 
 async fn metrics(State(engine): State<Engine>) -> Json<serde_json::Value> {
     Json(engine.metrics())
+}
+
+async fn prometheus(State(engine): State<Engine>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], engine.prometheus())
+        .into_response()
 }
