@@ -125,6 +125,20 @@ impl Engine {
             }
         };
         self.inner.metrics.record_chat(&response, started.elapsed());
+        match &response.error {
+            None => tracing::info!(
+                question = %loggable(&request.query),
+                mode = response.metadata.mode.as_str(),
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "answered"
+            ),
+            Some(e) => tracing::info!(
+                question = %loggable(&request.query),
+                code = e.code.code(),
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "not answered"
+            ),
+        }
         response
     }
 
@@ -204,5 +218,31 @@ impl Engine {
             Mode::Auto if ready => Ok(Mode::MultiMcp),
             Mode::Auto => Ok(Mode::SingleMcp),
         }
+    }
+}
+
+/// Longest question text written to logs, in characters.
+const LOGGED_QUESTION_CHARS: usize = 120;
+
+/// The question as logs show it: one line, at most [`LOGGED_QUESTION_CHARS`] characters.
+fn loggable(question: &str) -> String {
+    let one_line: String = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(LOGGED_QUESTION_CHARS) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn questions_are_truncated_for_logs() {
+        assert_eq!(loggable("how   many\ncustomers"), "how many customers");
+        let long = "é".repeat(500);
+        let logged = loggable(&long);
+        assert_eq!(logged.chars().count(), 121);
+        assert!(logged.ends_with('…'));
     }
 }

@@ -156,6 +156,18 @@ async fn status_endpoints() {
     assert_eq!(body["services"]["product_metadata_mcp"]["healthy"], true);
 
     assert_eq!(api.get("/api/health/live").await.1["status"], "alive");
+
+    // x-request-id is returned: the caller's, or a generated one.
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
+    let resp = client
+        .get(format!("{}/api/health/live", stack.server.url))
+        .header("x-request-id", "req-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "req-42");
+    let resp = client.get(format!("{}/api/health/live", stack.server.url)).send().await.unwrap();
+    assert_eq!(resp.headers()["x-request-id"].to_str().unwrap().len(), 36, "generated UUID");
     let (status, body) = api.get("/api/health/ready").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ready")));
 

@@ -2,13 +2,15 @@
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use talk2tables::response::ResponseMetadata;
 use talk2tables::{ChatRequest, ChatResponse, Engine, Error, ErrorKind, Mode};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 /// Builds the router for `engine`.
 pub fn router(engine: Engine) -> Router {
@@ -23,6 +25,19 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/metrics", get(metrics))
         .route("/api/metrics/prometheus", get(prometheus))
         .with_state(engine)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// `x-request-id`: taken from the request or generated (UUID v4), put on the `request`
+/// span that every pipeline stage's span and log line sits in, and returned in the
+/// response.
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn request_span(req: &Request<axum::body::Body>) -> tracing::Span {
+    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
 }
 
 /// Serves until ctrl-c / SIGTERM. Prints `listening on http://HOST:PORT` to stderr once
