@@ -28,3 +28,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test"
 cargo test --workspace --locked
+
+echo "==> node binding: npm ci, build the addon, node --test, tsc --noEmit"
+(
+    cd node
+    npm ci --no-audit --no-fund
+    node scripts/build.mjs
+    node --test test/
+    npx tsc --noEmit -p types-test
+)

@@ -340,3 +340,9 @@ fn llm_debug_hides_the_key() {
     assert!(!debug.contains("very-secret"), "{debug}");
     assert!(debug.contains("***"), "{debug}");
 }
+
+#[test]
+fn in_process_transport_serialises_but_is_not_accepted_in_yaml() {
+    assert_eq!(serde_json::to_value(TransportKind::InProcess).unwrap(), "in_process");
+    assert!(serde_json::from_str::<TransportKind>("\"in_process\"").is_err());
+}
