@@ -85,7 +85,7 @@ impl PostgresBackend {
             }
             Err(_) => {
                 // Never reuse a connection in an unknown state.
-                let _ = conn.close_on_drop();
+                conn.close_on_drop();
                 Err(QueryError::Timeout(options.timeout))
             }
         }
