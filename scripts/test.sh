@@ -23,6 +23,10 @@ cargo fmt --all -- --check
 echo "==> cargo build (binaries the end-to-end tests start)"
 cargo build --workspace --locked
 
+echo "==> PostgreSQL and MariaDB for the multi-engine tests"
+# shellcheck source=scripts/db-setup.sh
+. ./scripts/db-setup.sh
+
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
