@@ -18,6 +18,9 @@ struct State {
     failed: u64,
     recovery_attempts: u64,
     recovery_successes: u64,
+    llm_prompt_tokens: u64,
+    llm_completion_tokens: u64,
+    llm_total_tokens: u64,
     latencies: VecDeque<f64>,
 }
 
@@ -51,6 +54,14 @@ impl Metrics {
         s.latencies.push_back(elapsed.as_secs_f64());
     }
 
+    /// Counts the tokens of one LLM answer (`llm_tokens_total` and its parts).
+    pub(crate) fn record_llm_usage(&self, usage: crate::llm::TokenUsage) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.llm_prompt_tokens += usage.prompt_tokens;
+        s.llm_completion_tokens += usage.completion_tokens;
+        s.llm_total_tokens += usage.total_tokens;
+    }
+
     /// The JSON of `GET /api/metrics` (DESIGN.md §3); latencies in seconds.
     pub(crate) fn snapshot(
         &self,
@@ -79,6 +90,9 @@ impl Metrics {
             "recovery_success_rate": ratio(s.recovery_successes, s.recovery_attempts),
             "mcp_connection_status": connections,
             "uptime_seconds": uptime.as_secs_f64(),
+            "llm_tokens_total": s.llm_total_tokens,
+            "llm_prompt_tokens": s.llm_prompt_tokens,
+            "llm_completion_tokens": s.llm_completion_tokens,
         })
     }
 }

@@ -86,6 +86,7 @@ pub(crate) async fn run(inner: &Inner, request: &ChatRequest, mode: Mode) -> Res
                 attempted_sql: Vec::new(),
                 generator: generator.to_string(),
                 dialect: dialect.as_str().to_string(),
+                llm_usage: None,
             },
         },
         missing_servers: missing,
