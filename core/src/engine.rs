@@ -12,8 +12,10 @@ use crate::mcp::InProcessServer;
 use crate::observe::Metrics;
 use crate::orchestrator::Orchestrator;
 use crate::pipeline::{self, Failure};
+use crate::progress::{Progress, Tracker};
 use crate::response::{ChatRequest, ChatResponse, Mode, QueryResult, ResponseMetadata};
 use crate::status::{self, Health, ModesInfo, Readiness};
+use tokio::sync::mpsc::UnboundedSender;
 
 /// A running Talk 2 Tables engine: connected MCP servers, caches and metrics.
 ///
@@ -79,6 +81,18 @@ impl Engine {
     /// (`success: false`, `error: {code, message}`), exactly as `POST /api/chat`
     /// returns them (DESIGN.md §3).
     pub async fn chat(&self, request: ChatRequest) -> ChatResponse {
+        self.run_chat(request, Tracker::new(None)).await
+    }
+
+    /// Like [`Engine::chat`], and sends a [`Progress`] event to `progress` when each
+    /// pipeline stage starts and ends (gathering, resolving, generating, validating,
+    /// executing, recovering). The events arrive before this returns the response; a
+    /// dropped receiver is ignored.
+    pub async fn chat_with_progress(&self, request: ChatRequest, progress: UnboundedSender<Progress>) -> ChatResponse {
+        self.run_chat(request, Tracker::new(Some(progress))).await
+    }
+
+    async fn run_chat(&self, request: ChatRequest, tracker: Tracker) -> ChatResponse {
         let started = Instant::now();
         let mut meta = ResponseMetadata {
             mode: request.mode,
@@ -91,7 +105,7 @@ impl Engine {
             Err(error) => Err(Failure::from(error)),
             Ok(mode) => {
                 meta.mode = mode;
-                pipeline::run(&self.inner, &request, mode).await
+                pipeline::run(&self.inner, &request, mode, &tracker).await
             }
         };
         meta.processing_time_seconds = started.elapsed().as_secs_f64();

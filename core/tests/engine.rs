@@ -67,3 +67,32 @@ async fn a_second_engine_reuses_the_sample_database() {
     assert_eq!(a.results.rows, b.results.rows);
     second.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_events_cover_every_stage_in_order() {
+    use talk2tables::{Stage, StageStatus};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::embedded(dir.path()).await.expect("embedded engine");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let response = engine.chat_with_progress(ChatRequest::new("Total sales per category"), tx).await;
+    assert!(response.success);
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    let finished: Vec<Stage> = events.iter().filter(|e| e.status == StageStatus::Finished).map(|e| e.stage).collect();
+    assert_eq!(finished, [Stage::Gathering, Stage::Resolving, Stage::Generating, Stage::Validating, Stage::Executing]);
+    assert!(events.last().unwrap().detail.as_deref().unwrap().ends_with("rows"));
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let response = engine.chat_with_progress(ChatRequest::new("DELETE FROM orders"), tx).await;
+    assert!(!response.success);
+    let mut last = None;
+    while let Ok(e) = rx.try_recv() {
+        last = Some(e);
+    }
+    let last = last.expect("events");
+    assert_eq!((last.stage, last.status), (Stage::Validating, StageStatus::Failed));
+    assert_eq!(last.detail.as_deref(), Some("SQL_REJECTED"));
+    engine.close().await;
+}

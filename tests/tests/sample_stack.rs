@@ -165,7 +165,22 @@ async fn status_endpoints() {
     assert_eq!(body["available_modes"].as_array().unwrap().len(), 3);
 
     api.chat("How many customers are there?").await;
-    api.chat("How many products are there?").await;
+
+    // Progress streaming: one event per stage start/end, then the response.
+    let (status, content_type, text) =
+        api.post_text("/api/chat/stream", &serde_json::json!({"query": "How many products are there?"})).await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    let events = sse_events(&text);
+    let stages: Vec<_> = events
+        .iter()
+        .filter(|(name, e)| name == "progress" && e["status"] == "finished")
+        .map(|(_, e)| e["stage"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stages, ["gathering", "resolving", "generating", "validating", "executing"], "{text}");
+    let (name, last) = events.last().expect("events");
+    assert_eq!(name, "response");
+    assert_eq!(last["success"], true, "{last:#}");
     let (_, body) = api.get("/api/metrics").await;
     assert_eq!(body["total_queries"], 2);
     assert_eq!(body["successful_queries"], 2);
