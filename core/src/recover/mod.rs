@@ -19,6 +19,7 @@ use crate::generate::llm::{add_usage, ask};
 use crate::generate::prompt::repair_prompt;
 use crate::llm::{LlmClient, TokenUsage};
 use crate::observe::Metrics;
+use crate::progress::{Stage, Tracker};
 use crate::resolve::Resolution;
 use crate::response::AttemptedSql;
 
@@ -40,6 +41,8 @@ pub(crate) struct Recovery<'a> {
     pub max_retries: u32,
     /// LIMIT added by validation when the statement has none.
     pub default_limit: u64,
+    /// Where the `validating` and `recovering` stages are reported.
+    pub tracker: &'a Tracker,
 }
 
 /// A statement that ran, perhaps after repairs.
@@ -65,8 +68,6 @@ pub(crate) struct Unrecovered {
     pub error: Error,
     /// Every statement tried, with its error category.
     pub attempted: Vec<AttemptedSql>,
-    /// LLM tokens spent on repairs.
-    pub usage: TokenUsage,
 }
 
 /// Validates and executes `sql` with `execute`, repairing it on failure (see the module
@@ -89,7 +90,10 @@ pub(crate) async fn run_with_recovery<T>(
     let mut usage = TokenUsage::default();
     loop {
         seen.insert(normalise(&sql));
-        let (tried, failure) = match crate::sql::validate(&sql, dialect, r.default_limit) {
+        let stage = r.tracker.begin(Stage::Validating);
+        let validated = crate::sql::validate(&sql, dialect, r.default_limit);
+        stage.end(&validated, |_| None);
+        let (tried, failure) = match validated {
             Ok(valid) => match execute(&valid).await {
                 Ok(output) => {
                     let attempts = attempted.len() as u32;
@@ -110,15 +114,16 @@ pub(crate) async fn run_with_recovery<T>(
         });
         let repairs = attempted.len() as u32 - 1;
         let Some(classified) = classified else {
-            return Err(Unrecovered { error: failure, attempted, usage });
+            return Err(Unrecovered { error: failure, attempted });
         };
         if !r.enabled || classified.category == ErrorCategory::PermissionError {
-            return Err(Unrecovered { error: failure, attempted, usage });
+            return Err(Unrecovered { error: failure, attempted });
         }
         if repairs >= r.max_retries {
             let error = if repairs == 0 { failure } else { exhausted(repairs, &failure, classified.category) };
-            return Err(Unrecovered { error, attempted, usage });
+            return Err(Unrecovered { error, attempted });
         }
+        let stage = r.tracker.begin(Stage::Recovering);
         let deterministic = repair::repair(&tried, &classified, r.ctx)
             .or_else(|| if tried != sql { repair::repair(&sql, &classified, r.ctx) } else { None })
             .filter(|fix| !seen.contains(&normalise(&fix.sql)));
@@ -145,12 +150,16 @@ pub(crate) async fn run_with_recovery<T>(
                 None => None,
             },
         };
+        match &next {
+            Some(_) => stage.finish(format!("{} (attempt {})", classified.category.code(), repairs + 1)),
+            None => stage.fail(classified.category.code()),
+        }
         match next {
             Some(next) => sql = next,
-            None if repairs == 0 => return Err(Unrecovered { error: failure, attempted, usage }),
+            None if repairs == 0 => return Err(Unrecovered { error: failure, attempted }),
             None => {
                 let error = exhausted(repairs, &failure, classified.category);
-                return Err(Unrecovered { error, attempted, usage });
+                return Err(Unrecovered { error, attempted });
             }
         }
     }
@@ -174,5 +183,7 @@ fn normalise(sql: &str) -> String {
     sql.split_whitespace().collect::<Vec<_>>().join(" ").trim_end_matches(';').trim().to_lowercase()
 }
 
+#[cfg(test)]
+mod engine_tests;
 #[cfg(test)]
 mod tests;

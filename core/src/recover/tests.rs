@@ -18,6 +18,7 @@ use crate::generate::tests::{SAMPLE, context, pool, sample_metadata};
 use crate::llm::scripted::{Reply, ScriptedServer};
 use crate::llm::{LlmClient, LlmOptions};
 use crate::observe::Metrics;
+use crate::progress::Tracker;
 use crate::resolve::{Resolution, resolve};
 
 fn fast() -> LlmOptions {
@@ -99,6 +100,7 @@ impl Fixture {
             enabled: true,
             max_retries,
             default_limit: 1000,
+            tracker: &Tracker::new(None),
         };
         run_with_recovery(&r, sql.to_string(), async |s: &str| self.db.run(s).await).await
     }
