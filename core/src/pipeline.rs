@@ -102,9 +102,9 @@ pub(crate) async fn run(
         default_limit: inner.config.orchestration.default_limit,
         tracker,
     };
-    let execute = async |valid: &str| {
+    let execute = |valid: String| async move {
         let stage = tracker.begin(Stage::Executing);
-        let executed = inner.orchestrator.execute_query(valid).instrument(info_span!("execute")).await;
+        let executed = inner.orchestrator.execute_query(&valid).instrument(info_span!("execute")).await;
         stage.end(&executed, |e| Some(format!("{} rows", e.output.row_count)));
         executed
     };

@@ -168,6 +168,13 @@ async fn misspelled_sql_is_repaired_without_the_llm() {
     engine.close().await;
 }
 
+/// `Engine::chat` must stay spawnable (the HTTP server runs it in `tokio::spawn`).
+#[allow(dead_code)]
+fn chat_future_is_send(engine: Engine) {
+    fn send<T: Send>(_: T) {}
+    send(async move { engine.chat(ChatRequest::new("q")).await });
+}
+
 #[tokio::test]
 async fn a_provider_without_its_key_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -71,18 +71,23 @@ pub(crate) struct Unrecovered {
 }
 
 /// Validates and executes `sql` with `execute`, repairing it on failure (see the module
-/// documentation). `execute` receives validated SQL only.
+/// documentation). `execute` receives validated SQL only (owned, so the future it
+/// returns borrows nothing of the loop and stays `Send`).
 ///
 /// Errors (in [`Unrecovered`]): `SQL_REJECTED` for a refused write / multi-statement /
 /// forbidden function (never repaired); the first error unchanged when recovery is off,
 /// the category is `PERMISSION_ERROR`, or no repair is found; `RECOVERY_EXHAUSTED` when
 /// repairs were tried and the last one failed too, or `max_retries` is reached; errors
 /// not about the statement (`MCP_UNAVAILABLE`, …) unchanged.
-pub(crate) async fn run_with_recovery<T>(
+pub(crate) async fn run_with_recovery<T, F, Fut>(
     r: &Recovery<'_>,
     sql: String,
-    execute: impl AsyncFn(&str) -> Result<T>,
-) -> Result<Recovered<T>, Unrecovered> {
+    execute: F,
+) -> Result<Recovered<T>, Unrecovered>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
     let dialect = r.ctx.dialect();
     let mut sql = sql;
     let mut attempted: Vec<AttemptedSql> = Vec::new();
@@ -94,7 +99,7 @@ pub(crate) async fn run_with_recovery<T>(
         let validated = crate::sql::validate(&sql, dialect, r.default_limit);
         stage.end(&validated, |_| None);
         let (tried, failure) = match validated {
-            Ok(valid) => match execute(&valid).await {
+            Ok(valid) => match execute(valid.clone()).await {
                 Ok(output) => {
                     let attempts = attempted.len() as u32;
                     if attempts > 0 {

@@ -102,7 +102,7 @@ impl Fixture {
             default_limit: 1000,
             tracker: &Tracker::new(None),
         };
-        run_with_recovery(&r, sql.to_string(), async |s: &str| self.db.run(s).await).await
+        run_with_recovery(&r, sql.to_string(), |s: String| async move { self.db.run(&s).await }).await
     }
 }
 
