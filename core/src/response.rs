@@ -127,6 +127,22 @@ pub struct QueryMetadata {
     pub generator: String,
     /// Dialect of the database the SQL ran on.
     pub dialect: String,
+    /// Tokens the LLM spent on this answer (generation and repairs); absent when no
+    /// LLM was called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_usage: Option<LlmUsage>,
+}
+
+/// Tokens counted by the LLM provider: `{prompt_tokens, completion_tokens, total_tokens}`
+/// (0 where the provider did not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LlmUsage {
+    /// Tokens of the prompts.
+    pub prompt_tokens: u64,
+    /// Tokens of the answers.
+    pub completion_tokens: u64,
+    /// As reported, else the sum of the two.
+    pub total_tokens: u64,
 }
 
 /// The `data` part of a successful [`ChatResponse`] (also what `Engine::ask` returns).

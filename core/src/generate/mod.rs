@@ -5,11 +5,13 @@
 
 pub(crate) mod build;
 pub(crate) mod intent;
+pub(crate) mod llm;
 pub(crate) mod mentions;
 pub(crate) mod offline;
+pub(crate) mod prompt;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::context::Context;
 use crate::resolve::Resolution;
