@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::conversation::Sessions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mcp::InProcessServer;
 use crate::observe::Metrics;
@@ -32,6 +33,8 @@ pub(crate) struct Inner {
     pub(crate) contexts: moka::future::Cache<ContextKey, Arc<Context>>,
     pub(crate) metrics: Metrics,
     pub(crate) started: Instant,
+    /// Answered questions per `session_id`, for follow-ups.
+    pub(crate) sessions: Sessions,
 }
 
 /// Cache key of a derived [`Context`]: the mode's scope and the resource fingerprint.
@@ -73,6 +76,7 @@ impl Engine {
                 contexts: contexts.build(),
                 metrics: Metrics::new(),
                 started: Instant::now(),
+                sessions: Sessions::new(),
             }),
         })
     }

@@ -7,6 +7,7 @@ use futures::stream::{self, StreamExt};
 use tracing::{Instrument, debug, info_span, warn};
 
 use crate::context::Context;
+use crate::conversation;
 use crate::engine::Inner;
 use crate::error::{Error, Result};
 use crate::generate;
@@ -61,6 +62,7 @@ pub(crate) async fn run(
     let with_missing = |error: Error| Failure { error, attempted_sql: Vec::new(), missing_servers: missing.clone() };
     let dialect = context.dialect();
     let question = request.query.trim();
+    let conversation = conversation::for_request(&inner.sessions, request).await;
 
     let (candidate, entities, explanation, generator) = if sql::is_sql(question, dialect) {
         let stage = tracker.begin(Stage::Generating);
@@ -70,13 +72,15 @@ pub(crate) async fn run(
         let stage = tracker.begin(Stage::Resolving);
         let resolution =
             info_span!("resolve").in_scope(|| resolve::resolve(question, &context, chrono::Utc::now().date_naive()));
-        let entities = resolution.entities();
+        let mut entities = resolution.entities();
         stage.finish(Some(format!("{} entities", entities.len())));
         let stage = tracker.begin(Stage::Generating);
-        let generated = info_span!("generate").in_scope(|| generate::generate_offline(question, &context, &resolution));
+        let generated = info_span!("generate")
+            .in_scope(|| generate::generate_offline_in(question, &context, &resolution, &conversation));
         stage.end(&generated, |_| Some("offline".to_string()));
         let generated = generated.map_err(with_missing)?;
-        (generated.sql, entities, generated.explanation, "offline")
+        entities.splice(0..0, generated.carried);
+        (generated.generated.sql, entities, generated.generated.explanation, "offline")
     };
 
     let stage = tracker.begin(Stage::Validating);
@@ -98,6 +102,11 @@ pub(crate) async fn run(
         missing_servers: missing.clone(),
     })?;
 
+    if generator != "raw_sql"
+        && let Some(id) = conversation::session_id(request)
+    {
+        inner.sessions.record(id, question).await;
+    }
     let servers_used = servers_used(&gathered, &entities, &executed.server_id);
     Ok(Answer {
         result: QueryResult {
