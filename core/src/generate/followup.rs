@@ -83,7 +83,7 @@ pub(crate) fn generate(
         Some(thread) => {
             let current: Vec<ResolvedEntity> = resolution.entities();
             let mut carried: Vec<ResolvedEntity> = Vec::new();
-            for item in thread.items.iter().filter(|it| applies(ctx, it, &step.intent)) {
+            for item in carry(ctx, &thread.items, &resolution.items, &step.intent) {
                 let e = item.entity();
                 if !current.contains(&e) && !carried.contains(&e) {
                     carried.push(e);
@@ -113,7 +113,7 @@ fn rebuild(ctx: &Context, previous: &[String], current: &Resolution) -> Option<T
             continue;
         };
         let mut items: Vec<Resolved> = match (&thread, step.follow_up) {
-            (Some(t), true) => t.items.iter().filter(|it| applies(ctx, it, &step.intent)).cloned().collect(),
+            (Some(t), true) => carry(ctx, &t.items, &r.items, &step.intent).cloned().collect(),
             _ => Vec::new(),
         };
         items.extend(r.items.iter().filter(|it| applies(ctx, it, &step.intent)).cloned());
@@ -223,6 +223,19 @@ fn refine(prev: &Intent, reading: Reading, cues: Cues) -> Intent {
         (None, None) => {}
     }
     out
+}
+
+/// The earlier resolved spans `old` that `intent` still applies and that the new
+/// question's spans `new` did not replace (a new business term replaces an old one even
+/// when both name the same expression).
+fn carry<'a>(
+    ctx: &'a Context,
+    old: &'a [Resolved],
+    new: &'a [Resolved],
+    intent: &'a Intent,
+) -> impl Iterator<Item = &'a Resolved> + 'a {
+    let new_term = new.iter().any(|it| matches!(it.kind, ResolvedKind::Term { .. }));
+    old.iter().filter(move |it| !(new_term && matches!(it.kind, ResolvedKind::Term { .. })) && applies(ctx, it, intent))
 }
 
 /// Whether the resolved span `item` is still applied by `intent` (its date range, value

@@ -160,6 +160,12 @@ async fn follow_ups_on_measures_products_and_rankings() {
     assert!(!got.generated.sql.contains("123"), "{}", got.generated.sql);
     assert_eq!(carried(&got), ["sales", "this month"]);
 
+    // A new business term replaces the old one; the product stays, the year replaces the month.
+    let got = ask(&ctx, &["Show me total sales for abracadabra this month"], "what about revenue last year?").unwrap();
+    assert_eq!(carried(&got), ["abracadabra"]);
+    let sql = &got.generated.sql;
+    assert!(sql.contains("= 123") && sql.contains("'-1 years'") && !sql.contains("'start of month'"), "{sql}");
+
     check(
         &pool,
         &ctx,
