@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::config::{Config, LlmProvider};
 use crate::context::Context;
+use crate::conversation::Sessions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::LlmClient;
 use crate::mcp::InProcessServer;
@@ -35,6 +36,8 @@ pub(crate) struct Inner {
     /// The LLM provider when `config.llm.provider` is not offline.
     pub(crate) llm: Option<LlmClient>,
     pub(crate) started: Instant,
+    /// Answered questions per `session_id`, for follow-ups.
+    pub(crate) sessions: Sessions,
 }
 
 /// Cache key of a derived [`Context`]: the mode's scope and the resource fingerprint.
@@ -83,6 +86,7 @@ impl Engine {
                 metrics,
                 llm,
                 started: Instant::now(),
+                sessions: Sessions::new(),
             }),
         })
     }

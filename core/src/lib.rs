@@ -18,6 +18,7 @@
 
 pub mod config;
 pub(crate) mod context;
+pub(crate) mod conversation;
 pub(crate) mod embedded;
 pub(crate) mod engine;
 pub mod error;

@@ -8,6 +8,7 @@ use futures::stream::{self, StreamExt};
 use tracing::{Instrument, debug, info_span, warn};
 
 use crate::context::Context;
+use crate::conversation;
 use crate::engine::Inner;
 use crate::error::{Error, Result};
 use crate::generate::llm::{Generation, add_usage, generate_sql};
@@ -64,6 +65,7 @@ pub(crate) async fn run(
     let with_missing = |error: Error| Failure { error, attempted_sql: Vec::new(), missing_servers: missing.clone() };
     let dialect = context.dialect();
     let question = request.query.trim();
+    let conversation = conversation::for_request(&inner.sessions, request).await;
 
     let today = chrono::Utc::now().date_naive();
     let raw_sql = sql::is_sql(question, dialect);
@@ -75,7 +77,7 @@ pub(crate) async fn run(
         stage.finish(Some(format!("{} entities", resolution.items.len())));
         resolution
     };
-    let entities = if raw_sql { Vec::new() } else { resolution.entities() };
+    let mut entities = if raw_sql { Vec::new() } else { resolution.entities() };
     let stage = tracker.begin(Stage::Generating);
     let generated = if raw_sql {
         Ok(Generation {
@@ -83,13 +85,17 @@ pub(crate) async fn run(
             explanation: "The question was run as the SQL query it is.".to_string(),
             generator: "raw_sql".to_string(),
             usage: TokenUsage::default(),
+            carried: Vec::new(),
         })
     } else {
         let llm = inner.llm.as_ref();
-        generate_sql(llm, question, &context, &resolution, &inner.metrics).instrument(info_span!("generate")).await
+        generate_sql(llm, question, &context, &resolution, &conversation, &inner.metrics)
+            .instrument(info_span!("generate"))
+            .await
     };
     stage.end(&generated, |g| Some(g.generator.clone()));
-    let generated = generated.map_err(with_missing)?;
+    let mut generated = generated.map_err(with_missing)?;
+    entities.splice(0..0, std::mem::take(&mut generated.carried));
 
     let recovery = Recovery {
         question,
@@ -121,6 +127,11 @@ pub(crate) async fn run(
         total_tokens: usage.total_tokens,
     });
 
+    if generated.generator != "raw_sql"
+        && let Some(id) = conversation::session_id(request)
+    {
+        inner.sessions.record(id, question).await;
+    }
     let servers_used = servers_used(&gathered, &entities, &ran.output.server_id);
     Ok(Answer {
         result: QueryResult {

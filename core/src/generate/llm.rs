@@ -6,10 +6,12 @@ use tracing::{info, warn};
 
 use super::prompt;
 use crate::context::Context;
+use crate::conversation::Conversation;
 use crate::error::{ErrorKind, Result};
 use crate::llm::{LlmClient, Prompt, TokenUsage, extract_sql};
 use crate::observe::Metrics;
 use crate::resolve::Resolution;
+use crate::response::ResolvedEntity;
 
 /// SQL written by one generator.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,8 @@ pub(crate) struct Generation {
     pub generator: String,
     /// Tokens spent (zero for the offline engine).
     pub usage: TokenUsage,
+    /// Entities of earlier questions a follow-up still applies (offline engine).
+    pub carried: Vec<ResolvedEntity>,
 }
 
 /// Adds `b` to `a`.
@@ -42,7 +46,13 @@ pub(crate) async fn ask(client: &LlmClient, prompt: &Prompt, metrics: &Metrics) 
     let sql = extract_sql(&completion.text)?;
     let explanation = explanation_of(&completion.text)
         .unwrap_or_else(|| format!("SQL written by the {} model {}.", completion.provider, completion.model));
-    Ok(Generation { sql, explanation, generator: format!("llm:{}", completion.provider), usage: completion.usage })
+    Ok(Generation {
+        sql,
+        explanation,
+        generator: format!("llm:{}", completion.provider),
+        usage: completion.usage,
+        carried: Vec::new(),
+    })
 }
 
 /// The `explanation` string of a JSON answer, if any.
@@ -63,20 +73,22 @@ pub(crate) async fn generate_sql(
     question: &str,
     ctx: &Context,
     resolution: &Resolution,
+    conversation: &Conversation,
     metrics: &Metrics,
 ) -> Result<Generation> {
     let offline = || {
-        super::generate_offline(question, ctx, resolution).map(|g| Generation {
-            sql: g.sql,
-            explanation: g.explanation,
+        super::generate_offline_in(question, ctx, resolution, conversation).map(|g| Generation {
+            sql: g.generated.sql,
+            explanation: g.generated.explanation,
             generator: "offline".to_string(),
             usage: TokenUsage::default(),
+            carried: g.carried,
         })
     };
     let Some(client) = llm else {
         return offline();
     };
-    let prompt = prompt::generation_prompt(question, ctx, resolution);
+    let prompt = prompt::generation_prompt(question, ctx, resolution, &conversation.previous);
     match ask(client, &prompt, metrics).await {
         Ok(generation) => Ok(generation),
         Err(e) if matches!(e.kind(), ErrorKind::LlmUnavailable | ErrorKind::LlmBadOutput) => match offline() {

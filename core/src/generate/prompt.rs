@@ -233,7 +233,7 @@ fn rules(ctx: &Context) -> String {
 }
 
 /// The prompt generating SQL for `question`.
-pub(crate) fn generation_prompt(question: &str, ctx: &Context, resolution: &Resolution) -> Prompt {
+pub(crate) fn generation_prompt(question: &str, ctx: &Context, resolution: &Resolution, earlier: &[String]) -> Prompt {
     let tables = relevant_tables(ctx, resolution, &[]);
     let mut system = rules(ctx);
     let _ = write!(system, "\nDatabase schema ({} dialect):\n{}", ctx.dialect().as_str(), schema_text(ctx, &tables));
@@ -245,6 +245,16 @@ pub(crate) fn generation_prompt(question: &str, ctx: &Context, resolution: &Reso
     let mut user = String::new();
     if !resolved.is_empty() {
         let _ = writeln!(user, "Resolved by the core (use these values):\n{resolved}\n");
+    }
+    if !earlier.is_empty() {
+        let _ = writeln!(
+            user,
+            "Earlier questions of this conversation, oldest first (the question may refine the last one):"
+        );
+        for q in earlier {
+            let _ = writeln!(user, "{}", fenced(q));
+        }
+        let _ = writeln!(user);
     }
     let _ = write!(user, "Question:\n{}", fenced(question));
     Prompt { system, user, json_schema: Some(answer_schema()) }

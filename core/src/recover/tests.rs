@@ -260,7 +260,7 @@ fn prompt_holds_the_dialect_relevant_tables_and_resolved_values() {
     let resolution = resolve(q, &ctx, Utc::now().date_naive());
     let tables = relevant_tables(&ctx, &resolution, &[]);
     assert!(tables.len() <= 15, "{tables:?}");
-    let prompt = generation_prompt(q, &ctx, &resolution);
+    let prompt = generation_prompt(q, &ctx, &resolution, &[]);
     let all = format!("{}\n{}", prompt.system, prompt.user);
     assert!(prompt.system.contains("sqlite"), "{}", prompt.system);
     for t in ["order_items(", "products(", "orders("] {
@@ -285,7 +285,7 @@ async fn generator_choice_and_offline_fallback() {
     let q = "How many customers are there?";
     let r = f.resolution(q);
     // No LLM: the offline engine.
-    let g = generate_sql(None, q, &f.ctx, &r, &f.metrics).await.unwrap();
+    let g = generate_sql(None, q, &f.ctx, &r, &Default::default(), &f.metrics).await.unwrap();
     assert_eq!(g.generator, "offline");
 
     // A chatty answer from the LLM.
@@ -293,7 +293,7 @@ async fn generator_choice_and_offline_fallback() {
         ScriptedServer::openai([Reply::openai_answer("Sure!\n```sql\nSELECT COUNT(*) FROM customers\n```\nDone.")])
             .await;
     let llm = client(&server, fast());
-    let g = generate_sql(Some(&llm), q, &f.ctx, &r, &f.metrics).await.unwrap();
+    let g = generate_sql(Some(&llm), q, &f.ctx, &r, &Default::default(), &f.metrics).await.unwrap();
     assert_eq!((g.generator.as_str(), g.sql.as_str()), ("llm:openai", "SELECT COUNT(*) FROM customers"));
     assert_eq!(g.usage.total_tokens, 18);
 
@@ -302,7 +302,7 @@ async fn generator_choice_and_offline_fallback() {
     let options = LlmOptions { total_timeout: Duration::from_millis(400), ..fast() };
     let llm = client(&server, options);
     let started = std::time::Instant::now();
-    let g = generate_sql(Some(&llm), q, &f.ctx, &r, &f.metrics).await.unwrap();
+    let g = generate_sql(Some(&llm), q, &f.ctx, &r, &Default::default(), &f.metrics).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert_eq!(g.generator, "offline");
     // … and when the offline engine cannot answer either, LLM_UNAVAILABLE.
@@ -310,7 +310,7 @@ async fn generator_choice_and_offline_fallback() {
     let r = f.resolution(q);
     let server = ScriptedServer::openai(std::iter::repeat_n(Reply::error(503, "overloaded"), 3)).await;
     let llm = client(&server, fast());
-    let e = generate_sql(Some(&llm), q, &f.ctx, &r, &f.metrics).await.unwrap_err();
+    let e = generate_sql(Some(&llm), q, &f.ctx, &r, &Default::default(), &f.metrics).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LlmUnavailable, "{e}");
     assert_eq!(server.requests().len(), 3, "503 retried");
 }
