@@ -10,8 +10,8 @@ import { chartSpec } from './table.js';
 const EXAMPLES = [
   'How many orders were cancelled?',
   'Total sales by category',
-  'Monthly revenue for the last 12 months',
-  'Top 5 customers by total spent',
+  'Revenue by month',
+  'Top 5 products by sales',
   'Total sales for abracadabra',
 ];
 
@@ -144,7 +144,11 @@ export default function App() {
   const [busy, setBusy] = useState(false);
   const bottom = useRef(null);
 
-  useEffect(() => bottom.current?.scrollIntoView?.({ behavior: 'smooth', block: 'end' }), [turns]);
+  useEffect(() => {
+    // Braces matter: newer browsers return a promise from scrollIntoView, and React
+    // would take a returned value for a cleanup function.
+    bottom.current?.scrollIntoView?.({ behavior: 'smooth', block: 'end' });
+  }, [turns]);
 
   const update = (id, patch) => setTurns((ts) => ts.map((t) => (t.id === id ? { ...t, ...patch(t) } : t)));
 

@@ -13,7 +13,13 @@ function download(name, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-const show = (v) => (v == null ? <span className="null">NULL</span> : typeof v === 'object' ? JSON.stringify(v) : String(v));
+// Floats print with 12 significant digits (149987.67, not 149987.66999999998); the CSV
+// and the copy keep the exact values.
+function show(v) {
+  if (v == null) return <span className="null">NULL</span>;
+  if (typeof v === 'number' && !Number.isInteger(v)) return String(Number(v.toPrecision(12)));
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
 
 export default function ResultsTable({ results }) {
   const { columns, rows, row_count: rowCount, truncated } = results;
