@@ -410,39 +410,9 @@ pub fn transport_name(transport: TransportKind) -> &'static str {
     }
 }
 
-/// `engine.health()` as the JSON of `GET /api/health` (DESIGN.md §3), written field by
-/// field so that in-process servers (the embedded default) serialise too.
+/// `engine.health()` as the JSON of `GET /api/health` (DESIGN.md §3).
 pub fn health_value(health: &Health) -> Value {
-    let services: serde_json::Map<String, Value> = health
-        .services
-        .iter()
-        .map(|(id, s)| {
-            let service = json!({
-                "healthy": s.healthy,
-                "status": s.status,
-                "name": s.name,
-                "transport": transport_name(s.transport),
-                "priority": s.priority,
-                "domains": s.domains,
-                "tools": s.tools,
-                "resources": s.resources,
-                "last_error": s.last_error,
-            });
-            (id.clone(), service)
-        })
-        .collect();
-    let d = &health.details;
-    json!({
-        "status": health.status,
-        "services": services,
-        "timestamp": health.timestamp,
-        "details": {
-            "total_services": d.total_services,
-            "healthy_services": d.healthy_services,
-            "unhealthy_services": d.unhealthy_services,
-            "cache": {"hits": d.cache.hits, "misses": d.cache.misses},
-        },
-    })
+    serde_json::to_value(health).unwrap_or_default()
 }
 
 #[cfg(test)]

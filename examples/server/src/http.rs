@@ -165,10 +165,9 @@ async fn modes(State(engine): State<Engine>) -> Json<talk2tables::status::ModesI
     Json(engine.modes())
 }
 
-/// `GET /api/health`, written through [`crate::compat::health_value`] (the core's
-/// `Health` does not serialise in-process servers).
-async fn health(State(engine): State<Engine>) -> Json<serde_json::Value> {
-    Json(crate::compat::health_value(&engine.health().await))
+/// `GET /api/health`.
+async fn health(State(engine): State<Engine>) -> Json<talk2tables::status::Health> {
+    Json(engine.health().await)
 }
 
 async fn live() -> Json<serde_json::Value> {
