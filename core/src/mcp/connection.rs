@@ -277,6 +277,12 @@ impl Connection {
 
     /// How many resource-change notifications the server has sent so far; a cache of
     /// its resources is stale when this moved since it was filled.
+    /// Whether the server advertised the `tools` capability at the handshake (when not,
+    /// [`Connection::list_tools`] answers an empty list without asking it).
+    pub(crate) fn offers_tools(&self) -> bool {
+        self.inner.has_tools
+    }
+
     pub(crate) fn resource_changes(&self) -> u64 {
         self.inner.resource_changes.load(Ordering::Relaxed)
     }

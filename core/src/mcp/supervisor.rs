@@ -11,7 +11,8 @@
 //!   callers arriving earlier fail fast with `MCP_UNAVAILABLE`.
 //! - [`CallKind::Read`] calls (lists, reads) are retried once on a rebuilt connection;
 //!   [`CallKind::Tool`] calls are never replayed.
-//! - [`Supervisor::probe`] (the orchestrator's background health check) lists tools under
+//! - [`Supervisor::probe`] (the orchestrator's background health check) lists tools
+//!   (resources for a server without tools) under
 //!   a short timeout, ignoring an open circuit, so a restarted server comes back (and the
 //!   circuit closes) without any request.
 
@@ -305,8 +306,8 @@ impl Supervisor {
         }
     }
 
-    /// One health probe: (re)connects if needed, then lists tools under
-    /// `min(server timeout, 5 s)`; records latency and time, feeds the breaker (a success
+    /// One health probe: (re)connects if needed, then lists tools (resources for a server
+    /// without tools) under `min(server timeout, 5 s)`; records latency and time, feeds the breaker (a success
     /// closes it, even from `open`). Does nothing while backing off or after close.
     pub(crate) async fn probe(&self) {
         if self.closed.load(Ordering::Acquire) {
@@ -323,15 +324,23 @@ impl Supervisor {
             }
         };
         let limit = self.config.request_timeout().min(self.policy.probe_timeout);
-        let result = match tokio::time::timeout(limit, conn.list_tools()).await {
+        // A server without tools (e.g. a resources-only metadata server) is asked for its
+        // resources instead: `list_tools` would answer locally and never notice it died.
+        let offers_tools = conn.offers_tools();
+        let request = async {
+            if offers_tools { conn.list_tools().await.map(Some) } else { conn.list_resources().await.map(|_| None) }
+        };
+        let result = match tokio::time::timeout(limit, request).await {
             Ok(result) => result,
             Err(_) => Err(errors::timeout(self.server_id(), limit)),
         };
-        self.observe("tools/list", started);
+        self.observe(if offers_tools { "tools/list" } else { "resources/list" }, started);
         self.record_probe(started);
         match result {
             Ok(tools) => {
-                self.lock().tools = tools.into_iter().map(|t| t.name.to_string()).collect();
+                if let Some(tools) = tools {
+                    self.lock().tools = tools.into_iter().map(|t| t.name.to_string()).collect();
+                }
                 self.record_success();
             }
             Err(e) if is_transport_failure(&e) => self.record_failure(&e, Some(&conn)),
@@ -372,10 +381,18 @@ impl Supervisor {
     }
 
     /// Counts a failure; a transport failure on `conn` discards it (closed after a grace
-    /// period so other calls in flight on it may finish).
+    /// period so other calls in flight on it may finish). Failures of calls on a
+    /// connection that is already discarded are the same incident (e.g. parallel calls on
+    /// one hung connection all timing out) and are not counted again.
     fn record_failure(&self, e: &Error, conn: Option<&Connection>) {
         let discarded = {
             let mut s = self.lock();
+            let already_discarded =
+                conn.is_some_and(|failed| s.connection.as_ref().is_none_or(|current| current.id() != failed.id()));
+            if already_discarded {
+                tracing::debug!(server = %self.server_id(), "failure on a discarded connection: {e}");
+                return;
+            }
             s.breaker.on_failure(Instant::now());
             s.last_error = Some(e.to_string());
             match (conn, &s.connection) {
