@@ -66,12 +66,12 @@ async fn database_mcp_outage_fails_fast_and_heals_after_restart_on_the_same_port
     let (_, body) = timed_chat(&api, COUNT_CUSTOMERS).await;
     expect_ok(COUNT_CUSTOMERS, &body);
 
-    // Outage: a steady stream of questions for 3 s; every one ends in MCP_UNAVAILABLE
-    // within the configured timeout.
+    // Outage: a steady stream of questions for 6 s (long enough for the reconnect backoff
+    // to grow past 5 s); every one ends in MCP_UNAVAILABLE within the configured timeout.
     drop(db);
     let outage = Instant::now();
     let mut failures = 0;
-    while outage.elapsed() < Duration::from_secs(3) {
+    while outage.elapsed() < Duration::from_secs(6) {
         let (elapsed, body) = timed_chat(&api, COUNT_CUSTOMERS).await;
         expect_error(COUNT_CUSTOMERS, &body, "MCP_UNAVAILABLE");
         assert!(elapsed < request_limit(), "a request during the outage took {elapsed:?}: {body:#}");

@@ -140,6 +140,16 @@ enum EnsureError {
     NotAttempted(Error),
 }
 
+/// Whether [`Supervisor::ensure`] waits out the rebuild backoff. Calls respect it (they
+/// fail fast instead of hammering a down server); the probe, which runs once per
+/// `health_check_interval`, ignores it so a restarted server is back within one interval
+/// however long the backoff has grown (up to 30 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backoff {
+    Respect,
+    Ignore,
+}
+
 /// The healing wrapper around one server's connection. Shared as `Arc<Supervisor>`.
 pub(crate) struct Supervisor {
     config: ServerConfig,
@@ -262,7 +272,7 @@ impl Supervisor {
         self.admit()?;
         let mut retried = false;
         loop {
-            let conn = match self.ensure().await {
+            let conn = match self.ensure(Backoff::Respect).await {
                 Ok(conn) => conn,
                 Err(EnsureError::Attempted(e)) => {
                     self.record_failure(&e, None);
@@ -307,14 +317,15 @@ impl Supervisor {
     }
 
     /// One health probe: (re)connects if needed, then lists tools (resources for a server
-    /// without tools) under `min(server timeout, 5 s)`; records latency and time, feeds the breaker (a success
-    /// closes it, even from `open`). Does nothing while backing off or after close.
+    /// without tools) under `min(server timeout, 5 s)`; records latency and time, feeds
+    /// the breaker (a success closes it, even from `open`). Rebuilds a lost connection even
+    /// while calls are backing off (see [`Backoff`]); does nothing after close.
     pub(crate) async fn probe(&self) {
         if self.closed.load(Ordering::Acquire) {
             return;
         }
         let started = Instant::now();
-        let conn = match self.ensure().await {
+        let conn = match self.ensure(Backoff::Ignore).await {
             Ok(conn) => conn,
             Err(EnsureError::NotAttempted(_)) => return,
             Err(EnsureError::Attempted(e)) => {
@@ -412,7 +423,7 @@ impl Supervisor {
 
     /// The live connection, or a rebuilt one (one rebuild at a time; waiters reuse its
     /// result).
-    async fn ensure(&self) -> std::result::Result<Connection, EnsureError> {
+    async fn ensure(&self, backoff: Backoff) -> std::result::Result<Connection, EnsureError> {
         if let Some(conn) = self.current() {
             return Ok(conn);
         }
@@ -426,7 +437,9 @@ impl Supervisor {
                 format!("{}: closed", self.server_id()),
             )));
         }
-        let waiting = {
+        let waiting = if backoff == Backoff::Ignore {
+            None
+        } else {
             let s = self.lock();
             s.next_attempt.filter(|at| *at > Instant::now()).map(|at| (at, s.last_error.clone().unwrap_or_default()))
         };
