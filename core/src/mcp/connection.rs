@@ -283,6 +283,12 @@ impl Connection {
         self.inner.has_tools
     }
 
+    /// The process group of a stdio child (tests kill it to simulate a crash).
+    #[cfg(test)]
+    pub(crate) fn process_group(&self) -> Option<u32> {
+        self.inner.process_group
+    }
+
     pub(crate) fn resource_changes(&self) -> u64 {
         self.inner.resource_changes.load(Ordering::Relaxed)
     }
