@@ -25,6 +25,22 @@ if ! git diff --quiet -- examples/server/web/dist || [ -n "$(git status --porcel
     exit 1
 fi
 
+# Interop peer no one here wrote: @modelcontextprotocol/server-everything (pinned), cached
+# under target/interop/; the core's interop tests find it through T2T_SERVER_EVERYTHING.
+SERVER_EVERYTHING_VERSION=2026.8.31
+interop_dir="$PWD/target/interop"
+export T2T_SERVER_EVERYTHING="$interop_dir/node_modules/.bin/mcp-server-everything"
+installed_version() {
+  node -p "require('$interop_dir/node_modules/@modelcontextprotocol/server-everything/package.json').version" 2>/dev/null || true
+}
+if [ ! -x "$T2T_SERVER_EVERYTHING" ] || [ "$(installed_version)" != "$SERVER_EVERYTHING_VERSION" ]; then
+  command -v npm >/dev/null || { echo "npm is required to install server-everything for the interop tests" >&2; exit 1; }
+  echo "==> installing @modelcontextprotocol/server-everything@$SERVER_EVERYTHING_VERSION into target/interop"
+  mkdir -p "$interop_dir"
+  npm install --prefix "$interop_dir" --no-audit --no-fund --loglevel=error \
+    "@modelcontextprotocol/server-everything@$SERVER_EVERYTHING_VERSION" >/dev/null
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -140,7 +140,8 @@ pub struct OrchestrationConfig {
     /// effective limit is `min(handshake_timeout, server timeout)`.
     #[serde(default = "default_handshake_timeout")]
     pub handshake_timeout: f64,
-    /// Seconds between background health probes (a `tools/list` per server); 0 = off.
+    /// Seconds between background health probes (a `tools/list` per server,
+    /// `resources/list` for servers without tools); 0 = off.
     /// The environment variable `HEALTH_CHECK_INTERVAL` overrides it.
     #[serde(default = "default_health_check_interval")]
     pub health_check_interval: u64,

@@ -496,4 +496,6 @@ mod probe;
 #[cfg(test)]
 mod heal_tests;
 #[cfg(test)]
+mod interop_tests;
+#[cfg(test)]
 mod tests;

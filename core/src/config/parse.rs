@@ -226,6 +226,22 @@ impl<'a> Parser<'a> {
                     }
                     out.default_limit = n;
                 }
+                "circuit_failure_threshold" => {
+                    let n = self.unsigned(value, &path)?;
+                    out.circuit_failure_threshold = u32::try_from(n)
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| self.error(&path, &format!("must be between 1 and {}, got {n}", u32::MAX)))?;
+                }
+                "circuit_open_seconds" => out.circuit_open_seconds = self.unsigned(value, &path)?,
+                "handshake_timeout" => {
+                    let t = self.float(value, &path)?;
+                    if !(t > 0.0 && t.is_finite()) {
+                        return Err(self.error(&path, &format!("must be a number of seconds > 0, got {t}")));
+                    }
+                    out.handshake_timeout = t;
+                }
+                "health_check_interval" => out.health_check_interval = self.unsigned(value, &path)?,
                 other => self.warn_unknown(&["orchestration", other]),
             }
         }

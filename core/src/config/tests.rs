@@ -346,3 +346,28 @@ fn in_process_transport_serialises_but_is_not_accepted_in_yaml() {
     assert_eq!(serde_json::to_value(TransportKind::InProcess).unwrap(), "in_process");
     assert!(serde_json::from_str::<TransportKind>("\"in_process\"").is_err());
 }
+
+#[test]
+fn healing_settings_are_read_from_yaml() {
+    let text = "mcp_servers:
+  db:
+    name: DB
+    url: \"http://127.0.0.1:9/mcp\"
+orchestration:
+  circuit_failure_threshold: 2
+  circuit_open_seconds: 3
+  handshake_timeout: 1.5
+  health_check_interval: 1
+";
+    let config = Config::from_yaml_str(text, "mcp_config.yaml", &env_of(&[])).unwrap();
+    assert_eq!(config.orchestration.circuit_failure_threshold, 2);
+    assert_eq!(config.orchestration.circuit_open_seconds, 3);
+    assert_eq!(config.orchestration.handshake_timeout, 1.5);
+    assert_eq!(config.orchestration.health_check_interval, 1);
+    let zero = text.replace("circuit_failure_threshold: 2", "circuit_failure_threshold: 0");
+    let msg = config_error(&zero);
+    assert!(msg.contains("orchestration.circuit_failure_threshold"), "{msg}");
+    let negative = text.replace("handshake_timeout: 1.5", "handshake_timeout: -1");
+    let msg = config_error(&negative);
+    assert!(msg.contains("orchestration.handshake_timeout"), "{msg}");
+}
