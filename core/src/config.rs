@@ -38,8 +38,9 @@ pub enum TransportKind {
     Sse,
     /// A child process speaking newline-delimited JSON-RPC on stdin/stdout (`command`).
     Stdio,
-    /// Our own server linked into this process (the embedded default); never in YAML.
-    #[serde(skip)]
+    /// Our own server linked into this process (the embedded default); never in YAML
+    /// (not deserialised), reported as `"in_process"` by health.
+    #[serde(skip_deserializing)]
     InProcess,
 }
 
