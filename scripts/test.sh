@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, unit tests, and the end-to-end
-# tests that start the real MCP server binaries and the axum server on loopback.
+# Runs every test of the project: formatting, lints, unit tests, the end-to-end
+# tests that start the real MCP server binaries and the axum server on loopback, and
+# the Python binding's pytest suite (scripts/test-python.sh).
 # Usage: ./scripts/test.sh            (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +17,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test"
 cargo test --workspace --locked
+
+echo "==> Python binding: build the wheel in a venv, run pytest"
+./scripts/test-python.sh
