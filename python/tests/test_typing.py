@@ -29,3 +29,11 @@ def test_mypy_strict_catches_misuse(tmp_path: Path) -> None:
     out = mypy(HERE / "misuses_api.py", tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert out.stdout.count("error:") >= 4, out.stdout
+
+
+def test_package_and_fastapi_example_are_strict_clean(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    out = mypy(root / "examples" / "fastapi_app.py", tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = mypy(root / "src" / "talk2tables", tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
