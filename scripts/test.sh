@@ -6,6 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Tools the tests use from Debian's packages, installed when missing (CI runs as root).
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing $*: install them (apt-get install $*) or run as root" >&2
+    return 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null \
+    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+command -v promtool >/dev/null || { echo "==> installing promtool (prometheus)"; apt_install prometheus; }
+export T2T_REQUIRE_TOOLS=1
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -129,6 +129,21 @@ pub struct OrchestrationConfig {
     /// Row cap added as `LIMIT` when the SQL has none.
     #[serde(default = "default_limit")]
     pub default_limit: u64,
+    /// Consecutive failures (transport errors, timeouts, failed reconnects) after which a
+    /// server's circuit opens and calls to it fail fast with `MCP_UNAVAILABLE`.
+    #[serde(default = "default_circuit_failure_threshold")]
+    pub circuit_failure_threshold: u32,
+    /// Seconds an open circuit stays open before one trial call is let through.
+    #[serde(default = "default_circuit_open_seconds")]
+    pub circuit_open_seconds: u64,
+    /// Seconds allowed for connecting plus the MCP handshake (`initialize`); the
+    /// effective limit is `min(handshake_timeout, server timeout)`.
+    #[serde(default = "default_handshake_timeout")]
+    pub handshake_timeout: f64,
+    /// Seconds between background health probes (a `tools/list` per server); 0 = off.
+    /// The environment variable `HEALTH_CHECK_INTERVAL` overrides it.
+    #[serde(default = "default_health_check_interval")]
+    pub health_check_interval: u64,
 }
 
 fn default_ttl() -> u64 {
@@ -146,6 +161,18 @@ fn default_max_retries() -> u32 {
 fn default_limit() -> u64 {
     1000
 }
+fn default_circuit_failure_threshold() -> u32 {
+    5
+}
+fn default_circuit_open_seconds() -> u64 {
+    60
+}
+fn default_handshake_timeout() -> f64 {
+    10.0
+}
+fn default_health_check_interval() -> u64 {
+    30
+}
 
 impl Default for OrchestrationConfig {
     fn default() -> Self {
@@ -156,6 +183,10 @@ impl Default for OrchestrationConfig {
             log_level: default_log_level(),
             max_retries: default_max_retries(),
             default_limit: default_limit(),
+            circuit_failure_threshold: default_circuit_failure_threshold(),
+            circuit_open_seconds: default_circuit_open_seconds(),
+            handshake_timeout: default_handshake_timeout(),
+            health_check_interval: default_health_check_interval(),
         }
     }
 }

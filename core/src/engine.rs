@@ -12,8 +12,10 @@ use crate::mcp::InProcessServer;
 use crate::observe::Metrics;
 use crate::orchestrator::Orchestrator;
 use crate::pipeline::{self, Failure};
+use crate::progress::{Progress, Tracker};
 use crate::response::{ChatRequest, ChatResponse, Mode, QueryResult, ResponseMetadata};
 use crate::status::{self, Health, ModesInfo, Readiness};
+use tokio::sync::mpsc::UnboundedSender;
 
 /// A running Talk 2 Tables engine: connected MCP servers, caches and metrics.
 ///
@@ -59,6 +61,8 @@ impl Engine {
 
     pub(crate) async fn start(config: Config, in_process: HashMap<String, InProcessServer>) -> Result<Engine> {
         let orchestrator = Orchestrator::start(&config, in_process).await?;
+        let metrics = Metrics::new();
+        orchestrator.set_request_timer(&metrics.mcp_duration);
         let ttl = config.orchestration.resource_cache_ttl;
         let mut contexts = moka::future::Cache::builder().max_capacity(16);
         if ttl > 0 {
@@ -69,7 +73,7 @@ impl Engine {
                 config,
                 orchestrator,
                 contexts: contexts.build(),
-                metrics: Metrics::new(),
+                metrics,
                 started: Instant::now(),
             }),
         })
@@ -79,6 +83,18 @@ impl Engine {
     /// (`success: false`, `error: {code, message}`), exactly as `POST /api/chat`
     /// returns them (DESIGN.md §3).
     pub async fn chat(&self, request: ChatRequest) -> ChatResponse {
+        self.run_chat(request, Tracker::new(None)).await
+    }
+
+    /// Like [`Engine::chat`], and sends a [`Progress`] event to `progress` when each
+    /// pipeline stage starts and ends (gathering, resolving, generating, validating,
+    /// executing, recovering). The events arrive before this returns the response; a
+    /// dropped receiver is ignored.
+    pub async fn chat_with_progress(&self, request: ChatRequest, progress: UnboundedSender<Progress>) -> ChatResponse {
+        self.run_chat(request, Tracker::new(Some(progress))).await
+    }
+
+    async fn run_chat(&self, request: ChatRequest, tracker: Tracker) -> ChatResponse {
         let started = Instant::now();
         let mut meta = ResponseMetadata {
             mode: request.mode,
@@ -91,7 +107,7 @@ impl Engine {
             Err(error) => Err(Failure::from(error)),
             Ok(mode) => {
                 meta.mode = mode;
-                pipeline::run(&self.inner, &request, mode).await
+                pipeline::run(&self.inner, &request, mode, &tracker).await
             }
         };
         meta.processing_time_seconds = started.elapsed().as_secs_f64();
@@ -141,11 +157,24 @@ impl Engine {
     }
 
     /// Counters and latency percentiles (`GET /api/metrics`), as a JSON object with the
-    /// fields of DESIGN.md §3.
+    /// fields of DESIGN.md §3: `query_latency_p50/p95/p99` (seconds, over the last 1000
+    /// questions), `total_queries`, `successful_queries`, `failed_queries`,
+    /// `success_rate`, `cache_hit_rate`, `cache_hits`, `cache_misses`,
+    /// `recovery_attempts`, `recovery_successes`, `recovery_success_rate`,
+    /// `mcp_connection_status` {server_id: bool}, `uptime_seconds`.
     pub fn metrics(&self) -> serde_json::Value {
-        let cache = self.inner.orchestrator.cache_stats();
-        let connections = self.inner.orchestrator.statuses().into_iter().map(|s| (s.server_id, s.connected)).collect();
-        self.inner.metrics.snapshot(cache.hits, cache.misses, connections, self.inner.started.elapsed())
+        let o = &self.inner.orchestrator;
+        self.inner.metrics.snapshot(&o.cache_stats(), &o.statuses(), self.inner.started.elapsed())
+    }
+
+    /// Every metric in the Prometheus text exposition format (`GET
+    /// /api/metrics/prometheus`): histograms of chat latency by mode and outcome and of
+    /// MCP request duration by server and method; counters of queries, errors by code,
+    /// cache hits/misses, recovery attempts/successes, LLM tokens; gauges of connected
+    /// servers and circuit state. Names start with `talk2tables_`.
+    pub fn prometheus(&self) -> String {
+        let o = &self.inner.orchestrator;
+        self.inner.metrics.prometheus(&o.cache_stats(), &o.statuses(), self.inner.started.elapsed())
     }
 
     /// Whether multi-server mode is enabled by configuration (`ENABLE_MULTI_MCP`).

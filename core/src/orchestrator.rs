@@ -4,17 +4,21 @@
 //! Lower `priority` number wins everywhere (ties by `server_id`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures::future::join_all;
+use rmcp::model::CallToolResult;
 use serde::Serialize;
 use talk2tables_common::QueryOutput;
+use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ServerConfig, TransportKind};
+use crate::config::{Config, TransportKind};
 use crate::context::FetchedResource;
 use crate::error::{Error, ErrorKind, Result};
+use crate::mcp::breaker::CircuitState;
+use crate::mcp::supervisor::{CallKind, HealPolicy, Supervisor};
 use crate::mcp::{Connection, EXECUTE_QUERY_TOOL, InProcessServer};
 
 /// Which servers [`Orchestrator::gather`] reads.
@@ -71,6 +75,18 @@ pub(crate) struct ServerStatus {
     pub tools: Vec<String>,
     /// Number of resources at the last listing (connect time or last fetch).
     pub resources: usize,
+    /// Circuit breaker: `"closed"`, `"open"` (calls fail fast) or `"half_open"`.
+    pub circuit_state: CircuitState,
+    /// Consecutive transport failures/timeouts (reset by a success).
+    pub consecutive_failures: u32,
+    /// Duration of the last background probe in milliseconds (`None` before the first).
+    pub last_probe_latency_ms: Option<f64>,
+    /// When the last probe ran (RFC 3339 UTC).
+    pub last_probe_at: Option<String>,
+    /// Successful reconnects after the first connection.
+    pub reconnects: u64,
+    /// MCP protocol version negotiated by the last connection (e.g. `2025-11-25`).
+    pub protocol_version: Option<String>,
 }
 
 /// Resource-cache counters. A hit is one server's resources served from the cache.
@@ -89,112 +105,114 @@ pub(crate) struct CacheStats {
 struct ServerResources {
     resources: Vec<FetchedResource>,
     epoch: u64,
+    /// The connection they were read from ([`Connection::id`]); a rebuilt connection
+    /// makes them stale.
+    connection: u64,
     /// The connection's resource-change counter when fetched.
     changes: u64,
 }
 
-struct Slot {
-    config: ServerConfig,
-    state: RwLock<SlotState>,
-}
-
-#[derive(Default)]
-struct SlotState {
-    connection: Option<Connection>,
-    error: Option<String>,
-    tools: Vec<String>,
-    resources: usize,
-}
-
-impl Slot {
-    fn connection(&self) -> Option<Connection> {
-        self.state.read().ok().and_then(|s| s.connection.clone()).filter(Connection::is_connected)
-    }
-
-    fn set_error(&self, message: String) {
-        if let Ok(mut s) = self.state.write() {
-            s.error = Some(message);
-        }
-    }
-}
-
-/// The configured MCP servers and what is known about them.
+/// The configured MCP servers and what is known about them. Dropping it (or
+/// [`Orchestrator::close`]) stops the background probe.
 pub(crate) struct Orchestrator {
     /// By priority, then `server_id`.
-    slots: Vec<Slot>,
+    supervisors: Vec<Arc<Supervisor>>,
     cache: Option<moka::future::Cache<String, Arc<ServerResources>>>,
     hits: AtomicU64,
     misses: AtomicU64,
     epochs: AtomicU64,
     started: AtomicBool,
+    /// Cancels the background probe.
+    cancel: CancellationToken,
+}
+
+impl Drop for Orchestrator {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// The probe interval: `HEALTH_CHECK_INTERVAL` (seconds) when set and valid, else
+/// `orchestration.health_check_interval`; `None` when 0 (probing off).
+fn probe_interval(config: &Config) -> Option<Duration> {
+    let secs = std::env::var("HEALTH_CHECK_INTERVAL")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(config.orchestration.health_check_interval);
+    (secs > 0).then(|| Duration::from_secs(secs))
 }
 
 impl Orchestrator {
     /// Connects every server of `config.servers` in parallel. `in_process` holds the
     /// server factories for `InProcess` servers, keyed by `server_id`. After connecting,
     /// each server's tools and resources are listed once (for status and routing).
+    /// Then a background probe runs every `health_check_interval` seconds (see
+    /// [`probe_interval`]) until [`Orchestrator::close`] or drop.
     ///
-    /// A failed server is recorded and stays down. Errors: `MCP_UNAVAILABLE` naming the
-    /// failed servers when `orchestration.fail_fast` or `require_multi_mcp` is set and any
-    /// server failed (the others are closed again). No server connected at all is not an
-    /// error: [`Orchestrator::statuses`] and [`Orchestrator::is_ready`] show it.
-    pub(crate) async fn start(
+    /// A failed server is recorded; calls and probes reconnect it later (see
+    /// [`Supervisor`]). Errors: `MCP_UNAVAILABLE` naming the failed servers when
+    /// `orchestration.fail_fast` or `require_multi_mcp` is set and any server failed (the
+    /// others are closed again). No server connected at all is not an error:
+    /// [`Orchestrator::statuses`] and [`Orchestrator::is_ready`] show it.
+    pub(crate) async fn start(config: &Config, in_process: HashMap<String, InProcessServer>) -> Result<Orchestrator> {
+        let policy = HealPolicy::from_config(&config.orchestration);
+        Self::start_with(config, in_process, policy, probe_interval(config)).await
+    }
+
+    /// [`Orchestrator::start`] with an explicit heal policy and probe interval (`None` =
+    /// no probe); tests use short ones.
+    pub(crate) async fn start_with(
         config: &Config,
         mut in_process: HashMap<String, InProcessServer>,
+        policy: HealPolicy,
+        probe_every: Option<Duration>,
     ) -> Result<Orchestrator> {
         let mut configs = config.servers.clone();
         configs.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.server_id.cmp(&b.server_id)));
-        let attempts = configs.iter().map(|c| {
-            let factory = in_process.remove(&c.server_id);
-            async move {
-                let conn = Connection::connect(c, factory).await?;
-                let tools = match conn.list_tools().await {
-                    Ok(tools) => tools.into_iter().map(|t| t.name.to_string()).collect(),
-                    Err(e) => {
-                        tracing::warn!(server = %c.server_id, "tools/list failed: {e}");
-                        Vec::new()
-                    }
-                };
-                let resources = match conn.list_resources().await {
-                    Ok(r) => r.len(),
-                    Err(e) => {
-                        tracing::warn!(server = %c.server_id, "resources/list failed: {e}");
-                        0
-                    }
-                };
-                Ok::<_, Error>((conn, tools, resources))
+        let supervisors: Vec<Arc<Supervisor>> = configs
+            .into_iter()
+            .map(|c| {
+                let factory = in_process.remove(&c.server_id);
+                Arc::new(Supervisor::new(c, factory, policy))
+            })
+            .collect();
+        let attempts = supervisors.iter().map(|sup| async move {
+            let conn = sup.connect_first().await?;
+            match conn.list_resources().await {
+                Ok(r) => sup.set_resources(r.len()),
+                Err(e) => {
+                    tracing::warn!(server = %sup.config().server_id, "resources/list failed: {e}");
+                }
             }
+            Ok::<_, Error>(())
         });
         let results = join_all(attempts).await;
-        let mut slots = Vec::with_capacity(configs.len());
         let mut failed = Vec::new();
-        for (config, result) in configs.into_iter().zip(results) {
-            let state = match result {
-                Ok((connection, tools, resources)) => {
-                    SlotState { connection: Some(connection), error: None, tools, resources }
-                }
-                Err(e) => {
-                    tracing::warn!(server = %config.server_id, "MCP server not connected: {e}");
-                    failed.push(format!("{} ({e})", config.server_id));
-                    SlotState { error: Some(e.to_string()), ..SlotState::default() }
-                }
-            };
-            slots.push(Slot { config, state: RwLock::new(state) });
+        for (sup, result) in supervisors.iter().zip(results) {
+            if let Err(e) = result {
+                tracing::warn!(server = %sup.config().server_id, "MCP server not connected: {e}");
+                failed.push(format!("{} ({e})", sup.config().server_id));
+            }
         }
         let ttl = config.orchestration.resource_cache_ttl;
         let cache = (ttl > 0).then(|| {
             moka::future::Cache::builder()
-                .max_capacity(slots.len().max(1) as u64)
+                .max_capacity(supervisors.len().max(1) as u64)
                 .time_to_live(Duration::from_secs(ttl))
                 .build()
         });
+        let cancel = CancellationToken::new();
+        if let Some(every) = probe_every {
+            probe::spawn(supervisors.iter().map(Arc::downgrade).collect(), every, cancel.clone());
+        }
         let orchestrator = Orchestrator {
-            slots,
+            supervisors,
             cache,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             epochs: AtomicU64::new(0),
             started: AtomicBool::new(true),
+            cancel,
         };
         if !failed.is_empty() && (config.orchestration.fail_fast || config.require_multi_mcp) {
             orchestrator.close().await;
@@ -206,37 +224,79 @@ impl Orchestrator {
         Ok(orchestrator)
     }
 
-    fn slot(&self, server_id: &str) -> Option<&Slot> {
-        self.slots.iter().find(|s| s.config.server_id == server_id)
+    fn supervisor(&self, server_id: &str) -> Option<&Arc<Supervisor>> {
+        self.supervisors.iter().find(|s| s.config().server_id == server_id)
     }
 
-    /// The connected server that runs SQL: among servers whose config `capabilities`
-    /// include `execute_query`, the lowest priority number (ties by `server_id`); when no
-    /// server declares any capabilities, the first (by priority) whose tool list contains
-    /// `execute_query`. `None` when no such server is connected.
+    /// Servers that can run SQL, by priority: those whose config `capabilities` include
+    /// `execute_query`; when no server declares any capabilities, those whose last tool
+    /// list contains `execute_query`.
+    fn database_candidates(&self) -> impl Iterator<Item = &Arc<Supervisor>> {
+        let declared = self.supervisors.iter().any(|s| !s.config().capabilities.is_empty());
+        self.supervisors.iter().filter(move |s| {
+            if declared { s.config().has_capability(EXECUTE_QUERY_TOOL) } else { s.has_tool(EXECUTE_QUERY_TOOL) }
+        })
+    }
+
+    /// The connected server that runs SQL: the first (by priority, ties by `server_id`)
+    /// connected database candidate (see `database_candidates`). `None` when none is
+    /// connected.
     pub(crate) fn database_server(&self) -> Option<&str> {
-        let declared = self.slots.iter().any(|s| !s.config.capabilities.is_empty());
-        self.slots
-            .iter()
-            .filter(|s| {
-                if declared {
-                    s.config.has_capability(EXECUTE_QUERY_TOOL)
-                } else {
-                    s.state.read().is_ok_and(|st| st.tools.iter().any(|t| t == EXECUTE_QUERY_TOOL))
-                }
+        self.database_candidates().find(|s| s.current().is_some()).map(|s| s.config().server_id.as_str())
+    }
+
+    /// The server SQL goes to: the connected database server, else the first candidate
+    /// whose circuit is not open (the call reconnects it), else the first candidate (the
+    /// call then fails fast naming its open circuit).
+    fn database_target(&self) -> Option<&Arc<Supervisor>> {
+        self.database_candidates()
+            .find(|s| s.current().is_some())
+            .or_else(|| self.database_candidates().find(|s| !s.is_open()))
+            .or_else(|| self.database_candidates().next())
+    }
+
+    /// The server that answers tool `name`: among servers whose last tool list contains
+    /// it, by priority (lowest number first, ties by `server_id`), the first whose circuit
+    /// is not open, else the first. `None` when no server lists the tool.
+    #[cfg_attr(not(test), allow(dead_code, reason = "routing by tool and domain for servers beyond the two examples"))]
+    pub(crate) fn server_for_tool(&self, name: &str) -> Option<&str> {
+        let offering = || self.supervisors.iter().filter(|s| s.has_tool(name));
+        offering().find(|s| !s.is_open()).or_else(|| offering().next()).map(|s| s.config().server_id.as_str())
+    }
+
+    /// Calls tool `name` with `args` on [`Orchestrator::server_for_tool`]; never replayed.
+    /// Returns the server id and the result (a tool-level failure is `Ok` with
+    /// `is_error = Some(true)`).
+    ///
+    /// Errors: `MCP_UNAVAILABLE` (no server offers it, circuit open, connection lost),
+    /// `MCP_TIMEOUT`, `MCP_PROTOCOL_ERROR`.
+    #[cfg_attr(not(test), allow(dead_code, reason = "routing by tool and domain for servers beyond the two examples"))]
+    pub(crate) async fn call_tool(
+        &self,
+        name: &str,
+        args: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(String, CallToolResult)> {
+        let sup = self
+            .server_for_tool(name)
+            .and_then(|id| self.supervisor(id))
+            .ok_or_else(|| Error::new(ErrorKind::McpUnavailable, format!("no MCP server offers the tool `{name}`")))?;
+        let result = sup
+            .run(CallKind::Tool, |conn| {
+                let args = args.clone();
+                async move { conn.call_tool(name, args).await }
             })
-            .find(|s| s.connection().is_some())
-            .map(|s| s.config.server_id.as_str())
+            .await?;
+        Ok((sup.config().server_id.clone(), result))
     }
 
     /// `server_id`s whose configured `domains` include `domain` (case-insensitive), by
     /// priority; connected or not.
-    #[allow(dead_code, reason = "domain routing for servers beyond the two examples")]
+    #[cfg_attr(not(test), allow(dead_code, reason = "routing by tool and domain for servers beyond the two examples"))]
     pub(crate) fn servers_for_domain(&self, domain: &str) -> Vec<String> {
-        self.slots
+        self.supervisors
             .iter()
-            .filter(|s| s.config.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
-            .map(|s| s.config.server_id.clone())
+            .filter(|s| s.config().domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+            .map(|s| s.config().server_id.clone())
             .collect()
     }
 
@@ -245,33 +305,30 @@ impl Orchestrator {
         self.started.load(Ordering::Acquire) && self.database_server().is_some()
     }
 
-    /// Lists and reads every resource of every connected server in `scope`, servers in
-    /// parallel, each from the cache when fresh (TTL `orchestration.resource_cache_ttl`;
-    /// 0 = always fetch). A warm cache makes no MCP request.
+    /// Lists and reads every resource of every server in `scope`, servers in parallel,
+    /// each from the cache when fresh (TTL `orchestration.resource_cache_ttl`; 0 = always
+    /// fetch) and read from the current connection. A warm cache makes no MCP request.
+    /// Down servers are reconnected on the way (unless their circuit is open, which
+    /// answers at once); a failed fetch is retried once on a rebuilt connection.
     ///
     /// A server that is down or fails is listed in `missing` (error logged and kept for
     /// its status) while the others still answer. Errors: `MCP_UNAVAILABLE` when no
-    /// database server is connected or the database server's fetch failed (nothing can
+    /// server offers `execute_query` or the database server's fetch failed (nothing can
     /// be answered without its schema).
     pub(crate) async fn gather(&self, scope: Scope) -> Result<Gathered> {
-        let Some(database) = self.database_server().map(str::to_string) else {
+        let Some(database) = self.database_target().map(|s| s.config().server_id.clone()) else {
             return Err(Error::new(ErrorKind::McpUnavailable, "no connected MCP server offers execute_query"));
         };
-        let in_scope: Vec<&Slot> = match scope {
-            Scope::DatabaseOnly => self.slots.iter().filter(|s| s.config.server_id == database).collect(),
-            Scope::All => self.slots.iter().collect(),
+        let in_scope: Vec<&Arc<Supervisor>> = match scope {
+            Scope::DatabaseOnly => self.supervisors.iter().filter(|s| s.config().server_id == database).collect(),
+            Scope::All => self.supervisors.iter().collect(),
         };
-        let fetches = in_scope.iter().map(|slot| async move {
-            match slot.connection() {
-                None => Err(Error::new(ErrorKind::McpUnavailable, format!("{}: not connected", slot.config.server_id))),
-                Some(conn) => self.server_resources(slot, &conn).await,
-            }
-        });
+        let fetches = in_scope.iter().map(|sup| self.server_resources(sup));
         let results = join_all(fetches).await;
         let mut gathered =
             Gathered { resources: Vec::new(), servers_used: Vec::new(), missing: Vec::new(), fingerprint: Vec::new() };
-        for (slot, result) in in_scope.iter().zip(results) {
-            let id = slot.config.server_id.clone();
+        for (sup, result) in in_scope.iter().zip(results) {
+            let id = sup.config().server_id.clone();
             match result {
                 Ok(fetched) => {
                     gathered.resources.extend(fetched.resources.iter().cloned());
@@ -294,15 +351,26 @@ impl Orchestrator {
         Ok(gathered)
     }
 
-    /// One server's resources, from the cache when fresh and unchanged.
-    async fn server_resources(&self, slot: &Slot, conn: &Connection) -> Result<Arc<ServerResources>> {
-        let id = &slot.config.server_id;
+    /// One server's resources through its supervisor (reconnect, breaker, one retry).
+    async fn server_resources(&self, sup: &Supervisor) -> Result<Arc<ServerResources>> {
+        let result = sup
+            .run(CallKind::Read, |conn| async move { self.cached_or_fetch(&sup.config().server_id, &conn).await })
+            .await;
+        if let Err(e) = &result {
+            sup.set_error(e.to_string());
+        }
+        result
+    }
+
+    /// One server's resources, from the cache when fresh, read from this same connection
+    /// and unchanged since.
+    async fn cached_or_fetch(&self, id: &str, conn: &Connection) -> Result<Arc<ServerResources>> {
         let Some(cache) = &self.cache else {
             self.misses.fetch_add(1, Ordering::Relaxed);
-            return self.fetch(slot, conn).await.map(Arc::new);
+            return self.fetch(id, conn).await.map(Arc::new);
         };
         if let Some(cached) = cache.get(id).await {
-            if cached.changes == conn.resource_changes() {
+            if cached.connection == conn.id() && cached.changes == conn.resource_changes() {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(cached);
             }
@@ -312,10 +380,10 @@ impl Orchestrator {
         // fetch ran counts a miss (a failed fetch is a miss too and is not cached).
         let ran = AtomicBool::new(false);
         let entry = cache
-            .entry_by_ref(id.as_str())
+            .entry_by_ref(id)
             .or_try_insert_with(async {
                 ran.store(true, Ordering::Relaxed);
-                self.fetch(slot, conn).await.map(Arc::new)
+                self.fetch(id, conn).await.map(Arc::new)
             })
             .await;
         if ran.load(Ordering::Relaxed) {
@@ -328,82 +396,75 @@ impl Orchestrator {
     }
 
     /// Lists and reads one server's resources (skipping binary-only ones).
-    async fn fetch(&self, slot: &Slot, conn: &Connection) -> Result<ServerResources> {
-        let result = async {
-            let changes = conn.resource_changes();
-            let listed = conn.list_resources().await?;
-            let reads = join_all(listed.iter().map(|r| conn.read_resource(&r.uri))).await;
-            let mut resources = Vec::with_capacity(listed.len());
-            for (meta, text) in listed.iter().zip(reads) {
-                let text = text?;
-                if text.is_empty() {
-                    tracing::debug!(server = %conn.server_id(), uri = %meta.uri, "resource without text skipped");
-                    continue;
-                }
-                resources.push(FetchedResource {
-                    server_id: conn.server_id().to_string(),
-                    uri: meta.uri.clone(),
-                    name: meta.name.clone(),
-                    mime_type: meta.mime_type.clone(),
-                    text,
-                });
+    async fn fetch(&self, id: &str, conn: &Connection) -> Result<ServerResources> {
+        let changes = conn.resource_changes();
+        let listed = conn.list_resources().await?;
+        let reads = join_all(listed.iter().map(|r| conn.read_resource(&r.uri))).await;
+        let mut resources = Vec::with_capacity(listed.len());
+        for (meta, text) in listed.iter().zip(reads) {
+            let text = text?;
+            if text.is_empty() {
+                tracing::debug!(server = %id, uri = %meta.uri, "resource without text skipped");
+                continue;
             }
-            let epoch = self.epochs.fetch_add(1, Ordering::Relaxed) + 1;
-            Ok::<_, Error>((ServerResources { resources, epoch, changes }, listed.len()))
+            resources.push(FetchedResource {
+                server_id: id.to_string(),
+                uri: meta.uri.clone(),
+                name: meta.name.clone(),
+                mime_type: meta.mime_type.clone(),
+                text,
+            });
         }
-        .await;
-        match result {
-            Ok((fetched, listed)) => {
-                if let Ok(mut s) = slot.state.write() {
-                    s.resources = listed;
-                    s.error = None;
-                }
-                Ok(fetched)
-            }
-            Err(e) => {
-                slot.set_error(e.to_string());
-                Err(e)
-            }
+        if let Some(sup) = self.supervisor(id) {
+            sup.set_resources(listed.len());
         }
+        let epoch = self.epochs.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(ServerResources { resources, epoch, connection: conn.id(), changes })
     }
 
-    /// Runs `sql` on [`Orchestrator::database_server`].
+    /// Runs `sql` on the database server (see `database_target`); never replayed.
     ///
-    /// Errors: `MCP_UNAVAILABLE` when no database server is connected; otherwise those of
-    /// [`Connection::execute_query`] (`SQL_REJECTED`, `SQL_EXECUTION_FAILED`,
-    /// `MCP_TIMEOUT`, …).
+    /// Errors: `MCP_UNAVAILABLE` when no server offers `execute_query`, its circuit is
+    /// open or it cannot be reached; otherwise those of [`Connection::execute_query`]
+    /// (`SQL_REJECTED`, `SQL_EXECUTION_FAILED`, `MCP_TIMEOUT`, …).
     pub(crate) async fn execute_query(&self, sql: &str) -> Result<Executed> {
-        let conn = self
-            .database_server()
-            .and_then(|id| self.slot(id))
-            .and_then(Slot::connection)
+        let sup = self
+            .database_target()
             .ok_or_else(|| Error::new(ErrorKind::McpUnavailable, "no connected MCP server offers execute_query"))?;
-        let output = conn.execute_query(sql).await?;
-        Ok(Executed { output, server_id: conn.server_id().to_string() })
+        let output = sup.run(CallKind::Tool, |conn| async move { conn.execute_query(sql).await }).await?;
+        Ok(Executed { output, server_id: sup.config().server_id.clone() })
+    }
+
+    /// Records every MCP request's duration in `timer` (labels: server, method).
+    pub(crate) fn set_request_timer(&self, timer: &prometheus::HistogramVec) {
+        for sup in &self.supervisors {
+            sup.set_timer(timer.clone());
+        }
     }
 
     /// Every configured server's status, by priority.
     pub(crate) fn statuses(&self) -> Vec<ServerStatus> {
-        self.slots
+        self.supervisors
             .iter()
-            .map(|slot| {
-                let state = slot.state.read();
-                let (conn, error, tools, resources) = match &state {
-                    Ok(s) => (s.connection.clone(), s.error.clone(), s.tools.clone(), s.resources),
-                    Err(_) => (None, Some("state unavailable".into()), Vec::new(), 0),
-                };
-                let connected = conn.as_ref().is_some_and(Connection::is_connected);
-                let last_error = if connected { error } else { conn.and_then(|c| c.last_error()).or(error) };
+            .map(|sup| {
+                let h = sup.health();
+                let c = sup.config();
                 ServerStatus {
-                    server_id: slot.config.server_id.clone(),
-                    name: slot.config.name.clone(),
-                    transport: slot.config.transport,
-                    priority: slot.config.priority,
-                    domains: slot.config.domains.clone(),
-                    connected,
-                    last_error,
-                    tools,
-                    resources,
+                    server_id: c.server_id.clone(),
+                    name: c.name.clone(),
+                    transport: c.transport,
+                    priority: c.priority,
+                    domains: c.domains.clone(),
+                    connected: h.connected,
+                    last_error: h.last_error,
+                    tools: h.tools,
+                    resources: h.resources,
+                    circuit_state: h.circuit_state,
+                    consecutive_failures: h.consecutive_failures,
+                    last_probe_latency_ms: h.last_probe_latency_ms,
+                    last_probe_at: h.last_probe_at,
+                    reconnects: h.reconnects,
+                    protocol_version: h.protocol_version,
                 }
             })
             .collect()
@@ -412,24 +473,27 @@ impl Orchestrator {
     /// Resource-cache counters (hits and misses since start; entries now).
     pub(crate) fn cache_stats(&self) -> CacheStats {
         let entries = match &self.cache {
-            Some(cache) => self.slots.iter().filter(|s| cache.contains_key(&s.config.server_id)).count() as u64,
+            Some(cache) => self.supervisors.iter().filter(|s| cache.contains_key(&s.config().server_id)).count() as u64,
             None => 0,
         };
         CacheStats { hits: self.hits.load(Ordering::Relaxed), misses: self.misses.load(Ordering::Relaxed), entries }
     }
 
-    /// Closes every connection (in parallel) and empties the cache; afterwards the
-    /// orchestrator is not ready.
+    /// Stops the probe, closes every connection (in parallel) and empties the cache;
+    /// afterwards the orchestrator is not ready and calls fail with `MCP_UNAVAILABLE`.
     pub(crate) async fn close(&self) {
         self.started.store(false, Ordering::Release);
-        let conns: Vec<Connection> =
-            self.slots.iter().filter_map(|s| s.state.read().ok().and_then(|st| st.connection.clone())).collect();
-        join_all(conns.iter().map(Connection::close)).await;
+        self.cancel.cancel();
+        join_all(self.supervisors.iter().map(|s| s.close())).await;
         if let Some(cache) = &self.cache {
             cache.invalidate_all();
         }
     }
 }
 
+mod probe;
+
+#[cfg(test)]
+mod heal_tests;
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,7 @@ use crate::engine::Inner;
 use crate::error::{Error, Result};
 use crate::generate;
 use crate::orchestrator::{Gathered, Scope};
+use crate::progress::{Stage, Tracker};
 use crate::resolve;
 use crate::response::{AttemptedSql, ChatRequest, Mode, QueryMetadata, QueryResult, ResolvedEntity};
 use crate::sql;
@@ -37,40 +38,65 @@ impl From<Error> for Failure {
     }
 }
 
-/// Runs `request` in `mode` (already resolved from `auto`).
-pub(crate) async fn run(inner: &Inner, request: &ChatRequest, mode: Mode) -> Result<Answer, Failure> {
+/// Runs `request` in `mode` (already resolved from `auto`), reporting each stage to
+/// `tracker`.
+pub(crate) async fn run(
+    inner: &Inner,
+    request: &ChatRequest,
+    mode: Mode,
+    tracker: &Tracker,
+) -> Result<Answer, Failure> {
     let scope = if mode == Mode::MultiMcp { Scope::All } else { Scope::DatabaseOnly };
-    let gathered = inner.orchestrator.gather(scope).instrument(info_span!("gather")).await?;
+    let stage = tracker.begin(Stage::Gathering);
+    let gathered = async {
+        let gathered = inner.orchestrator.gather(scope).await?;
+        let context = context_for(inner, scope, &gathered).await?;
+        Ok((gathered, context))
+    }
+    .instrument(info_span!("gather"))
+    .await;
+    stage.end(&gathered, |(g, _)| Some(format!("{} server(s), {} missing", g.servers_used.len(), g.missing.len())));
+    let (gathered, context) = gathered?;
     let missing = gathered.missing.clone();
     let with_missing = |error: Error| Failure { error, attempted_sql: Vec::new(), missing_servers: missing.clone() };
-
-    let context = context_for(inner, scope, &gathered).instrument(info_span!("context")).await.map_err(with_missing)?;
     let dialect = context.dialect();
     let question = request.query.trim();
 
     let (candidate, entities, explanation, generator) = if sql::is_sql(question, dialect) {
+        let stage = tracker.begin(Stage::Generating);
+        stage.finish(Some("raw_sql".to_string()));
         (question.to_string(), Vec::new(), "The question was run as the SQL query it is.".to_string(), "raw_sql")
     } else {
-        let span = info_span!("resolve");
-        let resolution = span.in_scope(|| resolve::resolve(question, &context, chrono::Utc::now().date_naive()));
-        let generated = info_span!("generate")
-            .in_scope(|| generate::generate_offline(question, &context, &resolution))
-            .map_err(with_missing)?;
-        (generated.sql, resolution.entities(), generated.explanation, "offline")
+        let stage = tracker.begin(Stage::Resolving);
+        let resolution =
+            info_span!("resolve").in_scope(|| resolve::resolve(question, &context, chrono::Utc::now().date_naive()));
+        let entities = resolution.entities();
+        stage.finish(Some(format!("{} entities", entities.len())));
+        let stage = tracker.begin(Stage::Generating);
+        let generated = info_span!("generate").in_scope(|| generate::generate_offline(question, &context, &resolution));
+        stage.end(&generated, |_| Some("offline".to_string()));
+        let generated = generated.map_err(with_missing)?;
+        (generated.sql, entities, generated.explanation, "offline")
     };
 
+    let stage = tracker.begin(Stage::Validating);
     let validated = info_span!("validate")
-        .in_scope(|| sql::validate(&candidate, dialect, inner.config.orchestration.default_limit))
-        .map_err(|error| Failure {
-            attempted_sql: vec![attempt(&candidate, &error)],
-            error,
-            missing_servers: missing.clone(),
-        })?;
+        .in_scope(|| sql::validate(&candidate, dialect, inner.config.orchestration.default_limit));
+    stage.end(&validated, |_| None);
+    let validated = validated.map_err(|error| Failure {
+        attempted_sql: vec![attempt(&candidate, &error)],
+        error,
+        missing_servers: missing.clone(),
+    })?;
 
-    let executed =
-        inner.orchestrator.execute_query(&validated).instrument(info_span!("execute")).await.map_err(|error| {
-            Failure { attempted_sql: vec![attempt(&validated, &error)], error, missing_servers: missing.clone() }
-        })?;
+    let stage = tracker.begin(Stage::Executing);
+    let executed = inner.orchestrator.execute_query(&validated).instrument(info_span!("execute")).await;
+    stage.end(&executed, |e| Some(format!("{} rows", e.output.row_count)));
+    let executed = executed.map_err(|error| Failure {
+        attempted_sql: vec![attempt(&validated, &error)],
+        error,
+        missing_servers: missing.clone(),
+    })?;
 
     let servers_used = servers_used(&gathered, &entities, &executed.server_id);
     Ok(Answer {

@@ -65,6 +65,18 @@ pub struct ServiceHealth {
     pub resources: usize,
     /// The last connection or request error, if any.
     pub last_error: Option<String>,
+    /// Circuit breaker: `closed`, `open` or `half_open`.
+    pub circuit_state: String,
+    /// Failures in a row (the breaker opens at the configured threshold).
+    pub consecutive_failures: u32,
+    /// Latency of the last background probe (a `tools/list`), in milliseconds.
+    pub last_probe_latency_ms: Option<f64>,
+    /// When the last probe ran, RFC 3339 UTC.
+    pub last_probe_at: Option<String>,
+    /// Times the connection was rebuilt after the first one.
+    pub reconnects: u64,
+    /// MCP protocol version negotiated with the server.
+    pub protocol_version: Option<String>,
 }
 
 /// `details` of [`Health`].
@@ -164,6 +176,15 @@ pub(crate) fn health(inner: &Inner) -> Health {
                 tools: s.tools,
                 resources: s.resources,
                 last_error: s.last_error,
+                circuit_state: serde_json::to_value(s.circuit_state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                consecutive_failures: s.consecutive_failures,
+                last_probe_latency_ms: s.last_probe_latency_ms,
+                last_probe_at: s.last_probe_at,
+                reconnects: s.reconnects,
+                protocol_version: s.protocol_version,
             };
             (s.server_id, health)
         })

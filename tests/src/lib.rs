@@ -169,6 +169,24 @@ impl Api {
         (status, resp.json().await.expect("JSON body"))
     }
 
+    /// `POST path` and read the whole body as text (for server-sent events).
+    pub async fn post_text(&self, path: &str, body: &Value) -> (u16, String, String) {
+        let resp = self.client.post(format!("{}{path}", self.base)).json(body).send().await.expect("POST");
+        let status = resp.status().as_u16();
+        let content_type =
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        (status, content_type, resp.text().await.expect("text body"))
+    }
+
+    /// `GET path` as text; returns (status, content type, body).
+    pub async fn get_text(&self, path: &str) -> (u16, String, String) {
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let status = resp.status().as_u16();
+        let content_type =
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        (status, content_type, resp.text().await.expect("text body"))
+    }
+
     /// `GET path`; returns (status, body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
@@ -286,4 +304,43 @@ pub fn single_number(question: &str, data: &Value) -> f64 {
 /// Asserts two numbers are equal to within half a cent.
 pub fn assert_close(question: &str, got: f64, want: f64) {
     assert!((got - want).abs() < 0.005, "{question}: got {got}, want {want}");
+}
+
+/// Parses a server-sent event stream into (event name, JSON data) pairs.
+pub fn sse_events(text: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for block in text.split("\n\n") {
+        let mut name = String::from("message");
+        let mut data = String::new();
+        for line in block.lines() {
+            if let Some(v) = line.strip_prefix("event:") {
+                name = v.trim().to_string();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data.push_str(v.trim_start());
+            }
+        }
+        if !data.is_empty() {
+            out.push((name, serde_json::from_str(&data).unwrap_or(Value::String(data))));
+        }
+    }
+    out
+}
+
+/// Whether an external tool is on PATH. When it is not, tests that need it print why
+/// and skip — unless `T2T_REQUIRE_TOOLS=1` (set by `scripts/test.sh`, which installs
+/// them), where a missing tool fails the test.
+pub fn have_tool(name: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("T2T_REQUIRE_TOOLS").is_none(),
+            "{name} is required (T2T_REQUIRE_TOOLS=1) but missing"
+        );
+        eprintln!("SKIPPED: {name} not installed (scripts/test.sh installs it)");
+    }
+    found
 }

@@ -165,10 +165,65 @@ async fn status_endpoints() {
     assert_eq!(body["available_modes"].as_array().unwrap().len(), 3);
 
     api.chat("How many customers are there?").await;
-    api.chat("How many products are there?").await;
+
+    // Progress streaming: one event per stage start/end, then the response.
+    let (status, content_type, text) =
+        api.post_text("/api/chat/stream", &serde_json::json!({"query": "How many products are there?"})).await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    let events = sse_events(&text);
+    let stages: Vec<_> = events
+        .iter()
+        .filter(|(name, e)| name == "progress" && e["status"] == "finished")
+        .map(|(_, e)| e["stage"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stages, ["gathering", "resolving", "generating", "validating", "executing"], "{text}");
+    let (name, last) = events.last().expect("events");
+    assert_eq!(name, "response");
+    assert_eq!(last["success"], true, "{last:#}");
     let (_, body) = api.get("/api/metrics").await;
     assert_eq!(body["total_queries"], 2);
     assert_eq!(body["successful_queries"], 2);
     assert!(body["cache_hits"].as_u64().unwrap() >= 1, "warm cache after the first question: {body:#}");
     assert_eq!(body["mcp_connection_status"]["database_mcp"], true);
+
+    // Health carries circuit state and the background probe.
+    let (_, health) = api.get("/api/health").await;
+    let db = &health["services"]["database_mcp"];
+    assert_eq!(db["circuit_state"], "closed", "{health:#}");
+    assert_eq!(db["protocol_version"], "2025-11-25", "{health:#}");
+
+    // Prometheus exposition: real histograms, accepted by promtool.
+    let (status, content_type, text) = api.get_text("/api/metrics/prometheus").await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    for needle in [
+        "# TYPE talk2tables_chat_duration_seconds histogram",
+        "talk2tables_chat_duration_seconds_bucket{mode=\"multi_mcp\",outcome=\"success\",le=\"+Inf\"} 2",
+        "# TYPE talk2tables_mcp_request_duration_seconds histogram",
+        "talk2tables_mcp_request_duration_seconds_count{method=\"tools/call\",server=\"database_mcp\"}",
+        "talk2tables_queries_total{outcome=\"success\"} 2",
+        "talk2tables_mcp_servers_connected 2",
+        "talk2tables_mcp_circuit_state{server=\"database_mcp\"} 0",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    if have_tool("promtool") {
+        use std::io::Write;
+        let mut child = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool");
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool rejected the exposition: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

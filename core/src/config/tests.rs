@@ -80,6 +80,10 @@ fn design_example_parses() {
             log_level: "INFO".into(),
             max_retries: 3,
             default_limit: 1000,
+            circuit_failure_threshold: 5,
+            circuit_open_seconds: 60,
+            handshake_timeout: 10.0,
+            health_check_interval: 30,
         }
     );
     assert!(config.enable_multi_mcp);

@@ -17,6 +17,7 @@ use talk2tables_common::QueryOutput;
 
 use super::errors;
 use super::query_result::parse_query_result;
+use super::sse;
 use super::transport::{self, DUPLEX_BUFFER, StdioChild};
 use crate::config::{ServerConfig, TransportKind};
 use crate::error::{Error, ErrorKind, Result};
@@ -26,6 +27,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub(crate) type InProcessServer = Arc<dyn Fn(tokio::io::DuplexStream) + Send + Sync>;
 
 /// Upper bound of the handshake (`initialize`) timeout, whatever the server's `timeout`.
+#[cfg(test)]
 const HANDSHAKE_TIMEOUT_CAP: Duration = Duration::from_secs(10);
 /// How long `close` waits for the service (and a stdio child) to shut down.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(8);
@@ -35,6 +37,9 @@ const STDERR_GRACE: Duration = Duration::from_millis(500);
 const MAX_PAGES: usize = 1000;
 /// The tool our Database MCP (and compatible servers) expose for SQL.
 pub(crate) const EXECUTE_QUERY_TOOL: &str = "execute_query";
+
+/// Source of [`Connection::id`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 type Service = RunningService<RoleClient, Notifications>;
 
@@ -47,6 +52,7 @@ pub(crate) struct Connection {
 }
 
 struct Inner {
+    id: u64,
     server_id: String,
     request_timeout: Duration,
     peer: Peer<RoleClient>,
@@ -55,7 +61,6 @@ struct Inner {
     last_error: Mutex<Option<String>>,
     has_resources: bool,
     has_tools: bool,
-    #[allow(dead_code, reason = "reported by health once it shows the negotiated version")]
     protocol_version: String,
     resource_changes: Arc<AtomicU64>,
     process_group: Option<u32>,
@@ -140,14 +145,26 @@ impl Connection {
     ///
     /// By `config.transport`: `StreamableHttp` uses `config.url` and `config.headers`;
     /// `Stdio` spawns `config.command` with `env`/`cwd`; `InProcess` calls `in_process`
-    /// with the server end of an in-memory duplex pipe; `Sse` is not supported yet.
+    /// with the server end of an in-memory duplex pipe; `Sse` opens the legacy event
+    /// stream at `config.url` (see [`super::sse`]).
     ///
     /// Errors: `CONFIG_ERROR` (missing url/command, bad header); `MCP_UNAVAILABLE`
-    /// (refused, child exited, no in-process server, SSE); `MCP_TIMEOUT` (handshake too
+    /// (refused, child exited, no in-process server); `MCP_TIMEOUT` (handshake too
     /// slow); `MCP_PROTOCOL_ERROR` (the server answered the handshake with an error).
+    #[cfg(test)]
     pub(crate) async fn connect(config: &ServerConfig, in_process: Option<InProcessServer>) -> Result<Connection> {
+        Self::connect_with(config, in_process, HANDSHAKE_TIMEOUT_CAP).await
+    }
+
+    /// Like [`Connection::connect`], with the handshake (and, for `Sse`, the wait for the
+    /// endpoint event) under `min(config.timeout, handshake_timeout)`.
+    pub(crate) async fn connect_with(
+        config: &ServerConfig,
+        in_process: Option<InProcessServer>,
+        handshake_timeout: Duration,
+    ) -> Result<Connection> {
         let id = config.server_id.as_str();
-        let limit = config.request_timeout().min(HANDSHAKE_TIMEOUT_CAP);
+        let limit = config.request_timeout().min(handshake_timeout);
         let handler = Notifications { server_id: Arc::from(id), resource_changes: Arc::new(AtomicU64::new(0)) };
         let changes = handler.resource_changes.clone();
         match config.transport {
@@ -186,7 +203,9 @@ impl Connection {
                 Ok(Self::established(config, service, changes, None).await)
             }
             TransportKind::Sse => {
-                Err(Error::new(ErrorKind::McpUnavailable, format!("{id}: legacy SSE transport not supported yet")))
+                let t = sse::connect(config, limit, config.request_timeout()).await?;
+                let service = handshake(handler, t, limit).await.map_err(|e| e.into_error(id, limit, ""))?;
+                Ok(Self::established(config, service, changes, None).await)
             }
         }
     }
@@ -207,6 +226,7 @@ impl Connection {
         tracing::info!(server = %config.server_id, protocol = %protocol_version, has_resources, has_tools, "MCP server connected");
         Connection {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 server_id: config.server_id.clone(),
                 request_timeout: config.request_timeout(),
                 peer,
@@ -222,13 +242,19 @@ impl Connection {
         }
     }
 
+    /// A process-wide unique number of this connection (a rebuilt connection to the same
+    /// server gets a new one).
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
     /// The server's `server_id`.
+    #[cfg(test)]
     pub(crate) fn server_id(&self) -> &str {
         &self.inner.server_id
     }
 
     /// The negotiated MCP protocol version (e.g. `2025-11-25`).
-    #[allow(dead_code, reason = "reported by health once it shows the negotiated version")]
     pub(crate) fn protocol_version(&self) -> &str {
         &self.inner.protocol_version
     }
@@ -244,7 +270,7 @@ impl Connection {
     }
 
     /// Whether the server advertised the `resources` capability.
-    #[allow(dead_code, reason = "used by the background probe")]
+    #[cfg(test)]
     pub(crate) fn has_resources(&self) -> bool {
         self.inner.has_resources
     }

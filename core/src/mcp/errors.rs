@@ -23,6 +23,13 @@ pub(crate) fn is_connection_failure(err: &ServiceError) -> bool {
     matches!(err, ServiceError::TransportSend(_) | ServiceError::TransportClosed | ServiceError::Cancelled { .. })
 }
 
+/// Whether a JSON-RPC error says our session is gone (legacy `-32000`/`-32001` with a
+/// message mentioning the session, e.g. "Bad Request: No valid session ID provided"):
+/// the connection must be rebuilt, so it counts as a connection failure.
+pub(crate) fn is_session_error(data: &rmcp::ErrorData) -> bool {
+    matches!(data.code.0, -32001 | -32000) && data.message.to_ascii_lowercase().contains("session")
+}
+
 /// Whether the server answered JSON-RPC `-32601` (method not found).
 pub(crate) fn is_method_not_found(err: &ServiceError) -> bool {
     matches!(err, ServiceError::McpError(data) if data.code == METHOD_NOT_FOUND)
@@ -39,6 +46,10 @@ pub(crate) fn from_service_error(server_id: &str, operation: &str, err: ServiceE
             (ErrorKind::McpUnavailable, format!("{server_id}: {operation} failed: connection closed ({err})"))
         }
         ServiceError::Timeout { timeout } => (ErrorKind::McpTimeout, timeout_message(server_id, *timeout)),
+        ServiceError::McpError(data) if is_session_error(data) => (
+            ErrorKind::McpUnavailable,
+            format!("{server_id}: {operation} failed: session lost ({}: {})", data.code.0, data.message),
+        ),
         ServiceError::McpError(data) => (
             ErrorKind::McpProtocolError,
             format!("{server_id}: {operation} failed: server error {}: {}", data.code.0, data.message),
@@ -103,6 +114,16 @@ mod tests {
         assert!(e.message().contains("boom"));
 
         let e = from_service_error("db", "x", ServiceError::UnexpectedResponse);
+        assert_eq!(e.kind(), ErrorKind::McpProtocolError);
+    }
+
+    #[test]
+    fn session_errors_are_unavailable() {
+        let data = rmcp::ErrorData::new(ErrorCode(-32000), "Bad Request: No valid session ID provided", None);
+        let e = from_service_error("m", "tools/list", ServiceError::McpError(data));
+        assert_eq!(e.kind(), ErrorKind::McpUnavailable);
+        let data = rmcp::ErrorData::new(ErrorCode(-32000), "tool exploded", None);
+        let e = from_service_error("m", "tools/call", ServiceError::McpError(data));
         assert_eq!(e.kind(), ErrorKind::McpProtocolError);
     }
 

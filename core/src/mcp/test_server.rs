@@ -1,5 +1,6 @@
 //! A tiny MCP server for tests: tools `execute_query` (answers depend on the SQL text,
-//! see [`TestServer::call_tool`]) and `slow` (never answers), text resources, and
+//! see [`TestServer::call_tool`]), `slow` (never answers) and the unlisted `touch` (sends
+//! `notifications/resources/list_changed`), text resources, and
 //! switches for "no resources capability", "resources/list answers -32601" and "no tools".
 
 use std::sync::Arc;
@@ -122,6 +123,10 @@ impl ServerHandler for TestServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         match request.name.as_ref() {
+            "touch" => {
+                let _ = context.peer.notify_resource_list_changed().await;
+                Ok(CallToolResult::success(vec![ContentBlock::text("touched")]).into())
+            }
             "slow" => {
                 context.ct.cancelled().await;
                 Err(ErrorData::internal_error("cancelled", None))

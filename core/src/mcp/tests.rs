@@ -116,7 +116,7 @@ async fn no_resources_capability_skips_the_request() {
 }
 
 #[tokio::test]
-async fn missing_in_process_factory_and_sse_are_unavailable() {
+async fn missing_in_process_factory_and_refused_sse_are_unavailable() {
     let cfg = server_config("mem", TransportKind::InProcess);
     let e = Connection::connect(&cfg, None).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::McpUnavailable);
@@ -125,7 +125,7 @@ async fn missing_in_process_factory_and_sse_are_unavailable() {
     cfg.url = Some("http://127.0.0.1:9/sse".into());
     let e = Connection::connect(&cfg, None).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::McpUnavailable);
-    assert!(e.message().contains("legacy SSE transport not supported yet"));
+    assert!(e.message().contains("GET http://127.0.0.1:9/sse failed"), "{e}");
 }
 
 #[tokio::test]

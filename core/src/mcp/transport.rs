@@ -18,7 +18,7 @@ use crate::config::ServerConfig;
 use crate::error::{Error, ErrorKind};
 
 /// Seconds to wait for a TCP connection to an HTTP server.
-const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Reconnect attempts of the server-to-client SSE stream before giving up.
 const SSE_RECONNECT_ATTEMPTS: usize = 5;
 /// Longest delay between SSE reconnect attempts.
@@ -57,7 +57,7 @@ pub(crate) fn streamable_http(config: &ServerConfig) -> Result<StreamableHttpCli
     Ok(StreamableHttpClientTransport::with_client(http, cfg))
 }
 
-fn custom_headers(config: &ServerConfig) -> Result<HashMap<HeaderName, HeaderValue>, Error> {
+pub(crate) fn custom_headers(config: &ServerConfig) -> Result<HashMap<HeaderName, HeaderValue>, Error> {
     let mut out = HashMap::new();
     for (name, value) in &config.headers {
         let bad = |why: &str| Error::config(format!("{}: header `{name}`: {why}", config.server_id));

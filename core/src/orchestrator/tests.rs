@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::*;
-use crate::config::{Config, OrchestrationConfig};
+use crate::config::{Config, OrchestrationConfig, ServerConfig};
 use crate::mcp::test_server::TestServer;
 use crate::mcp::tests::server_config;
 

@@ -28,6 +28,13 @@ pub struct Args {
     command: Option<Command>,
 }
 
+impl Args {
+    /// Whether this command prints its own output and should log only warnings.
+    pub fn quiet_by_default(&self) -> bool {
+        matches!(self.command, Some(Command::Ask { .. }))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the HTTP API (the default).

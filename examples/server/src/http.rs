@@ -15,11 +15,13 @@ pub fn router(engine: Engine) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/api/chat", post(chat))
+        .route("/api/chat/stream", post(chat_stream))
         .route("/api/chat/modes", get(modes))
         .route("/api/health", get(health))
         .route("/api/health/live", get(live))
         .route("/api/health/ready", get(ready))
         .route("/api/metrics", get(metrics))
+        .route("/api/metrics/prometheus", get(prometheus))
         .with_state(engine)
 }
 
@@ -65,21 +67,60 @@ async fn root(State(engine): State<Engine>) -> Json<serde_json::Value> {
 async fn chat(State(engine): State<Engine>, body: Result<Json<ChatRequest>, JsonRejection>) -> Response {
     let request = match body {
         Ok(Json(request)) => request,
-        Err(rejection) => {
-            let error = Error::new(ErrorKind::InvalidRequest, rejection.body_text());
-            let meta = ResponseMetadata {
-                mode: Mode::Auto,
-                processing_time_seconds: 0.0,
-                recovery_performed: false,
-                degraded: false,
-                missing_servers: Vec::new(),
-            };
-            return (StatusCode::UNPROCESSABLE_ENTITY, Json(ChatResponse::failure(&error, Vec::new(), meta)))
-                .into_response();
-        }
+        Err(rejection) => return malformed(rejection),
     };
     let response = engine.chat(request).await;
     (status_for(&response), Json(response)).into_response()
+}
+
+/// 422 with the failure envelope for a body that is not a `ChatRequest`.
+fn malformed(rejection: JsonRejection) -> Response {
+    let error = Error::new(ErrorKind::InvalidRequest, rejection.body_text());
+    let meta = ResponseMetadata {
+        mode: Mode::Auto,
+        processing_time_seconds: 0.0,
+        recovery_performed: false,
+        degraded: false,
+        missing_servers: Vec::new(),
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(ChatResponse::failure(&error, Vec::new(), meta))).into_response()
+}
+
+/// `POST /api/chat/stream`: server-sent events, one `progress` event per pipeline stage
+/// start and end (`talk2tables::Progress` JSON), then one `response` event with the
+/// `ChatResponse`. Malformed requests get the same 422 as `/api/chat`.
+async fn chat_stream(State(engine): State<Engine>, body: Result<Json<ChatRequest>, JsonRejection>) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(rejection) => return malformed(rejection),
+    };
+    let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    tokio::spawn(async move {
+        let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
+        let answer = engine.chat_with_progress(request, progress_tx);
+        tokio::pin!(answer);
+        let response = loop {
+            tokio::select! {
+                Some(p) = progress_rx.recv() => {
+                    let _ = events_tx.send(json_event("progress", &p));
+                }
+                response = &mut answer => break response,
+            }
+        };
+        while let Ok(p) = progress_rx.try_recv() {
+            let _ = events_tx.send(json_event("progress", &p));
+        }
+        let _ = events_tx.send(json_event("response", &response));
+    });
+    let stream = futures::stream::unfold(events_rx, |mut rx| async move {
+        rx.recv().await.map(|event| (Ok::<_, std::convert::Infallible>(event), rx))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
+fn json_event(name: &str, value: &impl serde::Serialize) -> axum::response::sse::Event {
+    axum::response::sse::Event::default().event(name).data(serde_json::to_string(value).unwrap_or_default())
 }
 
 /// 200 for answers and for questions that could not be answered; 422 for malformed
@@ -113,4 +154,9 @@ async fn ready(State(engine): State<Engine>) -> Response {
 
 async fn metrics(State(engine): State<Engine>) -> Json<serde_json::Value> {
     Json(engine.metrics())
+}
+
+async fn prometheus(State(engine): State<Engine>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], engine.prometheus())
+        .into_response()
 }

@@ -15,7 +15,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = cli::Args::parse();
-    init_logging();
+    init_logging(args.quiet_by_default());
     match cli::run(args).await {
         Ok(code) => code,
         Err(e) => {
@@ -27,11 +27,13 @@ async fn main() -> ExitCode {
 
 /// Logs go to stderr: `LOG_LEVEL` (or `RUST_LOG`) sets the level, `LOG_FORMAT=json`
 /// switches to JSON lines.
-fn init_logging() {
+/// `ask` logs warnings only unless a level is set.
+fn init_logging(quiet: bool) {
     use tracing_subscriber::EnvFilter;
+    let default = if quiet { "warn" } else { "info,rmcp=warn" };
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("LOG_LEVEL").map(|l| l.to_lowercase()))
-        .unwrap_or_else(|_| "info,rmcp=warn".into());
+        .unwrap_or_else(|_| default.into());
     let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
