@@ -3,7 +3,7 @@
 Serves the same routes as the axum example (examples/server/src/http.rs):
 ``POST /api/chat`` (422 envelope for malformed requests), ``GET /api/chat/modes``,
 ``/api/health``, ``/api/health/live``, ``/api/health/ready`` (503 when not ready),
-``/api/metrics`` and ``GET /``.
+``/api/metrics``, ``/api/metrics/prometheus`` and ``GET /``.
 
 Run:  ``uvicorn fastapi_app:app --host 127.0.0.1 --port 8001`` (from python/examples).
 The engine comes from ``MCP_CONFIG_PATH`` (a YAML config) when set, else the embedded
@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 import talk2tables
 from talk2tables import Engine
@@ -133,6 +133,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @app.get("/api/metrics")
     async def metrics() -> dict[str, Any]:
         return eng.metrics()
+
+    @app.get("/api/metrics/prometheus")
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(eng.prometheus(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
 

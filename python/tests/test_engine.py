@@ -114,6 +114,11 @@ async def test_status_methods(engine: Engine) -> None:
     for key in ("query_latency_p50", "success_rate", "cache_hit_rate", "uptime_seconds"):
         assert key in metrics
 
+    text = engine.prometheus()
+    assert "# TYPE talk2tables_" in text
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert samples and all(line.startswith("talk2tables_") for line in samples), samples[:5]
+
 
 async def test_lifecycle(tmp_path: Path) -> None:
     eng = Engine.embedded(tmp_path)

@@ -197,6 +197,10 @@ def test_status_routes(client: TestClient) -> None:
     assert metrics["cache_hits"] >= 1
     assert metrics["mcp_connection_status"]["database_mcp"] is True
 
+    r = client.get("/api/metrics/prometheus")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert "# TYPE talk2tables_" in r.text
+
 
 def test_not_ready_is_503() -> None:
     from .conftest import closed_port, server_config

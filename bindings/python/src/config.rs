@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
-use crate::error::to_py_err;
+use crate::runtime::catch_panics;
 
 /// A parsed, validated configuration; pass it to `Engine.start`.
 ///
@@ -21,15 +21,17 @@ impl NativeConfig {
     /// Reads and parses a YAML file (`mcp_config.yaml`).
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<Self> {
-        let config = talk2tables::Config::load(&path).map_err(|e| to_py_err(&e))?;
+        let config = catch_panics(|| talk2tables::Config::load(&path))?;
         Ok(NativeConfig { config })
     }
 
     /// Parses YAML (or JSON) text; `source` names it in error messages.
     #[staticmethod]
     fn parse(text: &str, source: &str) -> PyResult<Self> {
-        let env = talk2tables::config::process_env().map_err(|e| to_py_err(&e))?;
-        let config = talk2tables::Config::from_yaml_str(text, source, &*env).map_err(|e| to_py_err(&e))?;
+        let config = catch_panics(|| {
+            let env = talk2tables::config::process_env()?;
+            talk2tables::Config::from_yaml_str(text, source, &*env)
+        })?;
         Ok(NativeConfig { config })
     }
 

@@ -93,6 +93,12 @@ impl NativeEngine {
         call_sync(py, move || to_json(&engine.metrics()))
     }
 
+    /// Every metric in the Prometheus text exposition format (`GET /api/metrics/prometheus`).
+    fn prometheus(&self, py: Python<'_>) -> PyResult<String> {
+        let engine = self.engine()?;
+        call_sync(py, move || Ok(engine.prometheus()))
+    }
+
     /// Whether multi-server mode is enabled by configuration (`ENABLE_MULTI_MCP`).
     fn multi_mcp_enabled(&self) -> PyResult<bool> {
         Ok(self.engine()?.multi_mcp_enabled())

@@ -2,7 +2,7 @@
 //! package. The public API is plain Python in `python/talk2tables/`; this module offers:
 //! - `Config.load(path)`, `Config.parse(text, source)` — parsed configuration;
 //! - `Engine.start(config)`, `Engine.embedded(data_dir)` — awaitables giving an `Engine`;
-//! - `Engine.chat/ask/health/close` (awaitables), `modes/readiness/metrics/multi_mcp_enabled`;
+//! - `Engine.chat/ask/health/close` (awaitables), `modes/readiness/metrics/prometheus/multi_mcp_enabled`;
 //! - `NativeError(code, message, causes)`, `error_codes()`, `in_flight()`.
 //!
 //! Results are JSON text. See `runtime.rs` for the runtime, fork and exit rules.

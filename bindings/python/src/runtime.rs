@@ -145,6 +145,15 @@ where
     .map_err(|e| to_py_err(&e))
 }
 
+/// Runs a synchronous call that needs no runtime, turning a panic into `INTERNAL`.
+pub(crate) fn catch_panics<T>(f: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(panic) => Err(panic_error(panic.as_ref())),
+    }
+    .map_err(|e| to_py_err(&e))
+}
+
 fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
     let what = panic
         .downcast_ref::<&str>()

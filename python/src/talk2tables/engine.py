@@ -206,6 +206,12 @@ class Engine:
         recovery counters, ``mcp_connection_status``, ``uptime_seconds``."""
         return dict(json.loads(_call(self._require().metrics)))
 
+    def prometheus(self) -> str:
+        """``GET /api/metrics/prometheus``: every metric in the Prometheus text exposition
+        format (histograms of chat latency and MCP request duration, counters, gauges;
+        names start with ``talk2tables_``)."""
+        return str(_call(self._require().prometheus))
+
     def multi_mcp_enabled(self) -> bool:
         """Whether multi-server mode is enabled by configuration (``ENABLE_MULTI_MCP``)."""
         return bool(_call(self._require().multi_mcp_enabled))

@@ -30,6 +30,8 @@ async def main(data_dir: str) -> int:
         modes = engine.modes()
         health = await engine.health()
         metrics = engine.metrics()
+        text: str = engine.prometheus()
+        print(text)
         enabled: bool = engine.multi_mcp_enabled()
         print(as_json, modes, health, metrics, enabled, engine.readiness())
     codes: list[tuple[str, bool]] = _native.error_codes()
