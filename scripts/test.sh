@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, unit tests, and the end-to-end
-# tests that start the real MCP server binaries and the axum server on loopback.
+# Runs every test of the project: formatting, lints, unit tests, the end-to-end
+# tests that start the real MCP server binaries and the axum server on loopback, and
+# the Python binding's pytest suite (scripts/test-python.sh).
 # Usage: ./scripts/test.sh            (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,3 +77,6 @@ if [ ! -x target/pyvenv-openai/bin/python ]; then
 fi
 target/pyvenv-openai/bin/pip install -q -r tests/openai/requirements.txt
 target/pyvenv-openai/bin/python -m pytest -q tests/openai
+
+echo "==> Python binding: build the wheel in a venv, run pytest"
+./scripts/test-python.sh
