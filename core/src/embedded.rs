@@ -57,30 +57,23 @@ pub(crate) async fn prepare(data_dir: &Path) -> Result<(Config, HashMap<String, 
         ),
     ];
 
-    let mut servers: HashMap<String, InProcessServer> = HashMap::new();
-    servers.insert(
-        DATABASE_SERVER_ID.into(),
-        Arc::new(move |io| {
-            let db = db.clone();
-            tokio::spawn(async move {
-                if let Ok(running) = db.serve(io).await {
-                    let _ = running.waiting().await;
-                }
-            });
-        }),
-    );
-    servers.insert(
-        METADATA_SERVER_ID.into(),
-        Arc::new(move |io| {
-            let metadata = metadata.clone();
-            tokio::spawn(async move {
-                if let Ok(running) = metadata.serve(io).await {
-                    let _ = running.waiting().await;
-                }
-            });
-        }),
-    );
+    let servers: HashMap<String, InProcessServer> = HashMap::from([
+        (DATABASE_SERVER_ID.to_string(), in_process(db)),
+        (METADATA_SERVER_ID.to_string(), in_process(metadata)),
+    ]);
     Ok((config, servers))
+}
+
+/// A factory that serves `server` on each in-memory pipe the orchestrator opens.
+fn in_process<S: rmcp::ServerHandler + Clone>(server: S) -> InProcessServer {
+    Arc::new(move |io| {
+        let server = server.clone();
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(io).await {
+                let _ = running.waiting().await;
+            }
+        });
+    })
 }
 
 fn server(id: &str, name: &str, priority: u32, domains: &[&str], capabilities: &[&str]) -> ServerConfig {

@@ -708,3 +708,29 @@ pub fn month_bounds(dialect: talk2tables_common::Dialect) -> (&'static str, &'st
         }
     }
 }
+
+/// The sample stack: our Database and Metadata MCP binaries over streamable HTTP and the
+/// axum server configured to use them, on free loopback ports. Dropping it stops all.
+pub struct SampleStack {
+    /// The Database MCP process.
+    pub db: Proc,
+    /// The Metadata MCP process.
+    pub meta: Proc,
+    /// The axum server.
+    pub server: Proc,
+    /// The sample database file (SQLite).
+    pub db_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Creates the sample database in a temp dir and starts [`SampleStack`].
+pub fn start_sample_stack() -> SampleStack {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_path = dir.path().join("sample.db");
+    init_sample(&db_path);
+    let db = start_database_mcp(&db_path);
+    let meta = start_metadata_mcp();
+    let config = write_config(dir.path(), &db.url, Some(&meta.url));
+    let server = start_server(&config);
+    SampleStack { db, meta, server, db_path, _dir: dir }
+}
