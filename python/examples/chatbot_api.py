@@ -105,8 +105,13 @@ def estimated_usage(prompt_chars: int, completion_chars: int) -> dict[str, int]:
 
 def usage_for(response: ChatResponse, prompt_chars: int, completion_chars: int) -> dict[str, int]:
     """``usage``: the LLM's counts (``data.metadata.llm_usage``) when reported, else the estimate."""
-    if response.data is not None and response.data.metadata.llm_usage is not None:
-        return dict(response.data.metadata.llm_usage)
+    usage = response.data.metadata.llm_usage if response.data is not None else None
+    if usage is not None:
+        return {
+            "prompt_tokens": usage["prompt_tokens"],
+            "completion_tokens": usage["completion_tokens"],
+            "total_tokens": usage["total_tokens"],
+        }
     return estimated_usage(prompt_chars, completion_chars)
 
 

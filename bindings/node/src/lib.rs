@@ -19,5 +19,5 @@ mod functions;
 mod stream;
 
 pub use engine::NativeEngine;
-pub use stream::NativeChatStream;
 pub use functions::{ErrorCodeInfo, error_codes, failure_envelope, version};
+pub use stream::NativeChatStream;

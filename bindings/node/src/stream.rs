@@ -61,9 +61,9 @@ impl NativeChatStream {
 /// `{event: name, data: value}`; a value that cannot be serialised (a bug) becomes an
 /// `INTERNAL` failure body.
 fn event<T: serde::Serialize>(name: &str, value: &T) -> Value {
-    let data = serde_json::to_value(value).unwrap_or_else(|e| {
-        json!({"success": false, "error": {"code": "INTERNAL", "message": format!("cannot serialise: {e}")}})
-    });
+    let data = serde_json::to_value(value).unwrap_or_else(
+        |e| json!({"success": false, "error": {"code": "INTERNAL", "message": format!("cannot serialise: {e}")}}),
+    );
     json!({"event": name, "data": data})
 }
 

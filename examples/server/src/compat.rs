@@ -459,6 +459,27 @@ mod tests {
     }
 
     #[test]
+    fn usage_prefers_the_llm_counts() {
+        let mut body = json!({
+            "success": true,
+            "data": {"sql_query": "SELECT 1", "results": {"columns": ["n"], "rows": [[1]], "row_count": 1,
+                     "truncated": false, "total_rows": null},
+                     "resolved_entities": [], "explanation": "", "recovery_performed": false,
+                     "metadata": {"mcp_servers_used": [], "recovery_attempts": 0, "attempted_sql": [],
+                                  "generator": "llm:openai", "dialect": "sqlite",
+                                  "llm_usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}}},
+            "error": null,
+            "metadata": {"mode": "multi_mcp", "processing_time_seconds": 0.1, "recovery_performed": false},
+            "timestamp": "2026-11-30T12:00:00Z", "response_id": "00000000-0000-0000-0000-000000000000"
+        });
+        let response: ChatResponse = serde_json::from_value(body.clone()).expect("response");
+        assert_eq!(usage(&response, 8, 8), json!({"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}));
+        body["data"]["metadata"].as_object_mut().expect("metadata").remove("llm_usage");
+        let response: ChatResponse = serde_json::from_value(body).expect("response");
+        assert_eq!(usage(&response, 8, 8), json!({"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}));
+    }
+
+    #[test]
     fn summary_names_the_single_value() {
         let s = summary(&["n".into()], &[vec![json!(7)]], false);
         assert_eq!(s, "The answer is 7 (n).");

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -193,7 +193,7 @@ class Engine:
         session_id: str | None = None,
         enable_recovery: bool = True,
         context: Mapping[str, Any] | None = None,
-    ) -> AsyncIterator[Progress | ChatResponse]:
+    ) -> AsyncGenerator[Progress | ChatResponse, None]:
         """Like :meth:`chat`, as an async iterator: a :class:`Progress` dict as each
         pipeline stage starts and ends (``{"stage": "executing", "status": "finished",
         "elapsed_ms": 12.5, "duration_ms": 3.1, "detail": "12 rows"}``), then the
