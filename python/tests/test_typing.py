@@ -35,5 +35,7 @@ def test_package_and_fastapi_example_are_strict_clean(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     out = mypy(root / "examples" / "fastapi_app.py", tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
+    out = mypy(root / "examples" / "chatbot_api.py", tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
     out = mypy(root / "src" / "talk2tables", tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr

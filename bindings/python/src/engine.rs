@@ -11,6 +11,7 @@ use talk2tables::{ChatRequest, Engine};
 use crate::config::NativeConfig;
 use crate::error::{invalid, to_py_err};
 use crate::runtime::{self, call_sync, future_into_py};
+use crate::stream::ChatStream;
 
 /// A running engine. Made only by the awaitables `Engine.start` / `Engine.embedded`.
 #[pyclass(frozen, module = "talk2tables._native", name = "Engine")]
@@ -60,6 +61,17 @@ impl NativeEngine {
         let request: ChatRequest = serde_json::from_str(request_json)
             .map_err(|e| to_py_err(&invalid(format!("malformed chat request: {e}"))))?;
         future_into_py(py, async move { to_json(&engine.chat(request).await) })
+    }
+
+    /// A [`ChatStream`] for a ChatRequest JSON: the question starts now, its progress
+    /// events and then its ChatResponse come from `ChatStream.next()`. A request that
+    /// does not have the ChatRequest shape raises `INVALID_REQUEST` at once.
+    fn chat_stream(&self, request_json: &str) -> PyResult<ChatStream> {
+        let engine = self.engine()?;
+        let request: ChatRequest = serde_json::from_str(request_json)
+            .map_err(|e| to_py_err(&invalid(format!("malformed chat request: {e}"))))?;
+        let runtime = runtime::runtime().map_err(|e| to_py_err(&e))?;
+        Ok(ChatStream::start(runtime, engine, request))
     }
 
     /// Awaitable → `str`: the QueryResult JSON (`data` of a successful ChatResponse), or

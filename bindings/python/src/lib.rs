@@ -3,6 +3,8 @@
 //! - `Config.load(path)`, `Config.parse(text, source)` — parsed configuration;
 //! - `Engine.start(config)`, `Engine.embedded(data_dir)` — awaitables giving an `Engine`;
 //! - `Engine.chat/ask/health/close` (awaitables), `modes/readiness/metrics/prometheus/multi_mcp_enabled`;
+//! - `Engine.chat_stream(request_json)` → `ChatStream` whose awaitable `next()` gives
+//!   `("progress" | "response", json)` events, then `None`;
 //! - `NativeError(code, message, causes)`, `error_codes()`, `in_flight()`.
 //!
 //! Results are JSON text. See `runtime.rs` for the runtime, fork and exit rules.
@@ -11,6 +13,7 @@ mod config;
 mod engine;
 mod error;
 mod runtime;
+mod stream;
 
 use pyo3::prelude::*;
 
@@ -26,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<config::NativeConfig>()?;
     m.add_class::<engine::NativeEngine>()?;
+    m.add_class::<stream::ChatStream>()?;
     m.add("NativeError", py.get_type::<error::NativeError>())?;
     m.add_function(wrap_pyfunction!(error::error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(in_flight, m)?)?;

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
 from . import _native
-from .errors import ConfigError, InvalidRequestError, from_native
-from .types import ChatResponse, Mode, QueryResult
+from .errors import ConfigError, InternalError, InvalidRequestError, from_native
+from .types import ChatResponse, Mode, Progress, QueryResult
 
 __all__ = ["DEFAULT_DATA_DIR", "Engine"]
 
@@ -40,6 +40,36 @@ def _call(fn: Any, *args: Any) -> Any:
     except _native.NativeError as exc:
         error = from_native(exc)
         raise error from error.__cause__
+
+
+def _request_json(
+    query: str,
+    mode: Mode,
+    session_id: str | None,
+    enable_recovery: bool,
+    context: Mapping[str, Any] | None,
+) -> str:
+    """The ChatRequest JSON for the native side; raises :class:`InvalidRequestError` for
+    arguments of the wrong type or an unknown ``mode``."""
+    if not isinstance(query, str):
+        raise InvalidRequestError(f"query must be a str, not {type(query).__name__}")
+    if mode not in _MODES:
+        raise InvalidRequestError(f"mode must be one of single_mcp, multi_mcp, auto; got {mode!r}")
+    if session_id is not None and not isinstance(session_id, str):
+        raise InvalidRequestError("session_id must be a str or None")
+    if not isinstance(enable_recovery, bool):
+        raise InvalidRequestError("enable_recovery must be a bool")
+    request: dict[str, Any] = {"query": query, "mode": mode, "enable_recovery": enable_recovery}
+    if session_id is not None:
+        request["session_id"] = session_id
+    if context is not None:
+        if not isinstance(context, Mapping):
+            raise InvalidRequestError("context must be a dict or None")
+        request["context"] = dict(context)
+    try:
+        return json.dumps(request)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"context is not JSON-serialisable: {exc}") from exc
 
 
 class Engine:
@@ -152,27 +182,38 @@ class Engine:
         ``response.raise_for_error()``. Raises :class:`InvalidRequestError` only for
         arguments of the wrong type or an unknown ``mode``."""
         native = self._require()
-        if not isinstance(query, str):
-            raise InvalidRequestError(f"query must be a str, not {type(query).__name__}")
-        if mode not in _MODES:
-            raise InvalidRequestError(f"mode must be one of single_mcp, multi_mcp, auto; got {mode!r}")
-        if session_id is not None and not isinstance(session_id, str):
-            raise InvalidRequestError("session_id must be a str or None")
-        if not isinstance(enable_recovery, bool):
-            raise InvalidRequestError("enable_recovery must be a bool")
-        request: dict[str, Any] = {"query": query, "mode": mode, "enable_recovery": enable_recovery}
-        if session_id is not None:
-            request["session_id"] = session_id
-        if context is not None:
-            if not isinstance(context, Mapping):
-                raise InvalidRequestError("context must be a dict or None")
-            request["context"] = dict(context)
-        try:
-            body = json.dumps(request)
-        except (TypeError, ValueError) as exc:
-            raise InvalidRequestError(f"context is not JSON-serialisable: {exc}") from exc
+        body = _request_json(query, mode, session_id, enable_recovery, context)
         raw = await _await(_call(native.chat, body))
         return ChatResponse.from_dict(json.loads(raw))
+
+    async def chat_stream(
+        self,
+        query: str,
+        mode: Mode = "auto",
+        session_id: str | None = None,
+        enable_recovery: bool = True,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncGenerator[Progress | ChatResponse, None]:
+        """Like :meth:`chat`, as an async iterator: a :class:`Progress` dict as each
+        pipeline stage starts and ends (``{"stage": "executing", "status": "finished",
+        "elapsed_ms": 12.5, "duration_ms": 3.1, "detail": "12 rows"}``), then the
+        :class:`ChatResponse` as the last item. The question starts on the first
+        ``__anext__``; closing the iterator early (``aclose()``, or its garbage
+        collection after leaving the loop) or cancelling the task stops it. Raises
+        :class:`InvalidRequestError` like :meth:`chat`, at the first ``__anext__``."""
+        native = self._require()
+        body = _request_json(query, mode, session_id, enable_recovery, context)
+        stream = _call(native.chat_stream, body)
+        while True:
+            item = await _await(stream.next())
+            if item is None:
+                raise InternalError("the progress stream ended without a response")
+            kind, raw = item
+            if kind == "response":
+                yield ChatResponse.from_dict(json.loads(raw))
+                return
+            progress: Progress = json.loads(raw)
+            yield progress
 
     async def ask(self, query: str) -> QueryResult:
         """Answers one question and returns its result; raises the

@@ -7,7 +7,7 @@ exactly that JSON: same keys, same omissions, JSON-ready values).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, cast
 
 from .errors import Talk2TablesError, error_for
 
@@ -15,7 +15,9 @@ __all__ = [
     "AttemptedSql",
     "ChatResponse",
     "ErrorBody",
+    "LlmUsage",
     "Mode",
+    "Progress",
     "QueryMetadata",
     "QueryOutput",
     "QueryResult",
@@ -27,6 +29,31 @@ Mode = Literal["single_mcp", "multi_mcp", "auto"]
 """How a question is answered: the Database MCP alone, every server, or multi when ready."""
 
 JsonScalar = str | int | float | bool | None
+
+
+class _ProgressRequired(TypedDict):
+    stage: Literal["gathering", "resolving", "generating", "validating", "executing", "recovering"]
+    status: Literal["started", "finished", "failed"]
+    elapsed_ms: float
+    """Milliseconds since the question arrived."""
+
+
+class Progress(_ProgressRequired, total=False):
+    """One progress event of :meth:`Engine.chat_stream` (the ``progress`` event of
+    ``POST /api/chat/stream``): a pipeline stage started, finished or failed."""
+
+    duration_ms: float
+    """For ``finished``/``failed``: how long the stage took, in milliseconds."""
+    detail: str
+    """A short note (row count, generator, error code)."""
+
+
+class LlmUsage(TypedDict):
+    """Tokens counted by the LLM provider for one answer (0 where it did not say)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
 
 
 @dataclass(frozen=True)
@@ -119,25 +146,39 @@ class QueryMetadata:
     attempted_sql: list[AttemptedSql]
     generator: str
     dialect: str
+    llm_usage: LlmUsage | None = None
+    """Tokens the LLM spent on this answer (generation and repairs); ``None`` when no LLM
+    was called."""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> QueryMetadata:
+        usage = d.get("llm_usage")
         return cls(
             mcp_servers_used=list(d["mcp_servers_used"]),
             recovery_attempts=int(d["recovery_attempts"]),
             attempted_sql=[AttemptedSql.from_dict(a) for a in d["attempted_sql"]],
             generator=d["generator"],
             dialect=d["dialect"],
+            llm_usage=None
+            if usage is None
+            else LlmUsage(
+                prompt_tokens=int(usage["prompt_tokens"]),
+                completion_tokens=int(usage["completion_tokens"]),
+                total_tokens=int(usage["total_tokens"]),
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "mcp_servers_used": list(self.mcp_servers_used),
             "recovery_attempts": self.recovery_attempts,
             "attempted_sql": [a.to_dict() for a in self.attempted_sql],
             "generator": self.generator,
             "dialect": self.dialect,
         }
+        if self.llm_usage is not None:
+            out["llm_usage"] = dict(self.llm_usage)
+        return out
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ async def main(data_dir: str) -> int:
         text: str = engine.prometheus()
         print(text)
         enabled: bool = engine.multi_mcp_enabled()
+        async for item in engine.chat_stream("How many products are there?", mode="multi_mcp"):
+            if isinstance(item, t.ChatResponse):
+                print(item.success)
+            else:
+                progress: t.Progress = item
+                ms: float = progress["elapsed_ms"]
+                print(progress["stage"], progress["status"], ms, progress.get("duration_ms"))
         print(as_json, modes, health, metrics, enabled, engine.readiness())
     codes: list[tuple[str, bool]] = _native.error_codes()
     return len(codes)
