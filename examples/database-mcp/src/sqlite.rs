@@ -28,6 +28,14 @@ use crate::{DbError, DbOptions, QueryError};
 /// Progress-handler granularity: SQLite VM instructions between deadline checks.
 const PROGRESS_OPS: i32 = 1000;
 
+/// Largest string or blob SQLite may build or return on our connections, in bytes
+/// (`SQLITE_LIMIT_LENGTH`; SQLite's default is 1e9). Without it one query such as
+/// `SELECT randomblob(1000000000)` or `printf('%.*c', 1000000000, 'x')` allocates
+/// about 2 GB in the server (SQLite's value plus our copy) before the cell cap cuts it
+/// to 16 KiB, and four at once (the pool size) exhaust memory. Such a query now fails
+/// with `string or blob too big`; stored values larger than this cannot be read.
+pub(crate) const MAX_VALUE_BYTES: i32 = 32 * 1024 * 1024;
+
 /// A read-only SQLite database.
 #[derive(Clone, Debug)]
 pub(crate) struct SqliteBackend {
@@ -135,6 +143,7 @@ mod ffi {
         pub(super) fn sqlite3_set_authorizer(db: *mut c_void, callback: Option<Authorizer>, arg: *mut c_void) -> c_int;
     }
 
+    pub(super) const SQLITE_LIMIT_LENGTH: c_int = 0;
     pub(super) const SQLITE_LIMIT_ATTACHED: c_int = 7;
     pub(super) const SQLITE_OK: c_int = 0;
     pub(super) const SQLITE_DENY: c_int = 1;
@@ -171,13 +180,15 @@ unsafe extern "C" fn read_only_authorizer(
 }
 
 /// Denies ATTACH (limit 0) and every non-reading action (authorizer) on `db`, a live
-/// `sqlite3*` owned by the connection being set up.
+/// `sqlite3*` owned by the connection being set up, and caps values at
+/// [`MAX_VALUE_BYTES`].
 fn lock_down(db: *mut std::ffi::c_void) {
     // SAFETY: `db` is the open handle of the connection sqlx just created, used on this
     // thread while the connection is locked; the callback is a plain function with no
     // captured state.
     unsafe {
         ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_ATTACHED, 0);
+        ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
         ffi::sqlite3_set_authorizer(db, Some(read_only_authorizer), std::ptr::null_mut());
     }
 }
@@ -390,5 +401,35 @@ mod read_only_tests {
         assert_eq!(out.rows[0][0], serde_json::json!(2000));
         let out = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'x'", &opts).await.expect("count");
         assert_eq!(out.rows[0][0], serde_json::json!(0));
+    }
+
+    /// Giant values fail fast instead of allocating gigabytes (they used to succeed after
+    /// building a 1 GB value); values below the limit still work.
+    #[tokio::test]
+    async fn giant_values_are_refused_by_the_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 10).expect("date");
+        crate::sample::create(&path, date).await.expect("sample");
+        let opts = DbOptions::default();
+        let db = SqliteBackend::open(path.to_str().expect("utf-8"), &opts).await.expect("open");
+        let over = MAX_VALUE_BYTES as i64 + 1;
+        for sql in [
+            format!("SELECT randomblob({over})"),
+            format!("SELECT zeroblob({over})"),
+            format!("SELECT length(replace(hex(zeroblob({})), '0', 'ab'))", MAX_VALUE_BYTES / 2),
+        ] {
+            let started = Instant::now();
+            let err = db.execute(&sql, &opts).await.expect_err(&sql);
+            assert!(matches!(err, QueryError::Failed(ref m) if m.contains("too big")), "{sql}: {err}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "{sql}");
+        }
+        // printf() gives NULL instead of a value over the limit.
+        for sql in [format!("SELECT printf('%.*c', {over}, 'x')"), "SELECT printf('%.*c', 1000000000, 'x')".into()] {
+            let out = db.execute(&sql, &opts).await.expect(&sql);
+            assert_eq!(out.rows[0][0], serde_json::Value::Null, "{sql}");
+        }
+        let out = db.execute("SELECT length(zeroblob(1000000))", &opts).await.expect("1 MB is fine");
+        assert_eq!(out.rows[0][0], serde_json::json!(1_000_000));
     }
 }
