@@ -199,6 +199,13 @@ fn errors_name_field_and_line() {
             6,
         ),
         ("    url: http://x/mcp\n    timeout: -1\n", "mcp_servers.database_mcp.timeout", 6),
+        // Finite but beyond what a `Duration` holds: was a panic in `request_timeout`.
+        ("    url: http://x/mcp\n    timeout: 1e300\n", "mcp_servers.database_mcp.timeout: must be a number", 6),
+        (
+            "    url: http://x/mcp\norchestration:\n  handshake_timeout: 1e300\n",
+            "orchestration.handshake_timeout: must be a number",
+            7,
+        ),
         ("    transport: streamable_http\n", "mcp_servers.database_mcp.url: required for transport streamable_http", 3),
         ("    transport: sse\n", "mcp_servers.database_mcp.url: required for transport sse", 3),
         ("    transport: stdio\n    url: http://x/mcp\n", "mcp_servers.database_mcp.command: required", 3),
@@ -215,6 +222,22 @@ fn errors_name_field_and_line() {
         ),
         ("    url: http://x/mcp\n    critical: maybe\n", "mcp_servers.database_mcp.critical: must be a boolean", 6),
         ("    url: http://x/mcp\norchestration:\n  max_retries: -1\n", "orchestration.max_retries", 7),
+        // u64::MAX seconds: were panics in moka (TTL) and in `Instant + Duration` (circuit).
+        (
+            "    url: http://x/mcp\norchestration:\n  resource_cache_ttl: 18446744073709551615\n",
+            "orchestration.resource_cache_ttl: must be at most",
+            7,
+        ),
+        (
+            "    url: http://x/mcp\norchestration:\n  circuit_open_seconds: 18446744073709551615\n",
+            "orchestration.circuit_open_seconds: must be at most",
+            7,
+        ),
+        (
+            "    url: http://x/mcp\norchestration:\n  health_check_interval: 18446744073709551615\n",
+            "orchestration.health_check_interval: must be at most",
+            7,
+        ),
         ("    url: http://x/mcp\norchestration:\n  log_level: LOUD\n", "orchestration.log_level", 7),
     ];
     for (tail, expected, line) in cases {
@@ -285,6 +308,8 @@ fn bad_env_is_a_config_error() {
         (&[("LLM_PROVIDER", "openai")], "OPENAI_API_KEY"),
         (&[("LLM_PROVIDER", "claude")], "unknown provider"),
         (&[("MCP_SERVER_URL", "localhost:8000")], "MCP_SERVER_URL"),
+        // Finite but too large for a `Duration`: was a panic when the LLM client is built.
+        (&[("LLM_TIMEOUT_SECONDS", "1e300")], "LLM_TIMEOUT_SECONDS"),
     ];
     for (vars, expected) in cases {
         let env = env_of(vars);
@@ -370,4 +395,15 @@ orchestration:
     let negative = text.replace("handshake_timeout: 1.5", "handshake_timeout: -1");
     let msg = config_error(&negative);
     assert!(msg.contains("orchestration.handshake_timeout"), "{msg}");
+}
+
+/// A hand-built `ServerConfig` with an absurd timeout gives a bounded `Duration`, not a panic.
+#[test]
+fn request_timeout_never_panics() {
+    let mut config = Config::from_yaml_str(DESIGN_EXAMPLE, "x", &no_env).unwrap();
+    let server = &mut config.servers[0];
+    for (timeout, want) in [(1e300, 86_400.0), (f64::INFINITY, 86_400.0), (-5.0, 0.001), (f64::NAN, 30.0)] {
+        server.timeout = timeout;
+        assert_eq!(server.request_timeout(), Duration::from_secs_f64(want), "{timeout}");
+    }
 }

@@ -133,6 +133,10 @@ async fn chat_stream(State(engine): State<Engine>, body: Result<Json<ChatRequest
                     let _ = events_tx.send(json_event("progress", &p));
                 }
                 response = &mut answer => break response,
+                // The client went away (the SSE body was dropped): dropping `answer`
+                // cancels the MCP call, so the Database MCP stops the query instead of
+                // running it to its timeout for nobody.
+                () = events_tx.closed() => return,
             }
         };
         while let Ok(p) = progress_rx.try_recv() {
