@@ -1,5 +1,6 @@
 //! Clients that give up: a heavy query whose HTTP request is abandoned (connection
-//! closed mid-request, or mid-stream on `/api/chat/stream`) must stop in the Database
+//! closed mid-request, or mid-stream on `/api/chat/stream` and a streaming
+//! `/chat/completions`) must stop in the Database
 //! MCP instead of holding one of its pooled connections until the timeout. Before the
 //! fix, five abandoned requests made the next simple question wait about 30 s.
 
@@ -15,11 +16,11 @@ const ABANDONED: usize = 5;
 /// How long a simple question may take after the abandoned ones.
 const LIMIT: Duration = Duration::from_secs(8);
 
-async fn abandon(client: &reqwest::Client, url: &str) {
+async fn abandon(client: &reqwest::Client, url: &str, body: &serde_json::Value) {
     // Read for a moment (the stream's first events), then drop the response and close
     // the connection while the query is still running.
     let attempt = async {
-        let mut resp = client.post(url).json(&json!({ "query": HEAVY })).send().await.expect("POST");
+        let mut resp = client.post(url).json(body).send().await.expect("POST");
         while let Ok(Some(_)) = resp.chunk().await {}
     };
     assert!(tokio::time::timeout(Duration::from_millis(400), attempt).await.is_err(), "{url}: the heavy query ended");
@@ -35,11 +36,13 @@ async fn abandoned_requests_free_the_database() {
     let server = start_server(&config);
     let api = Api::new(&server.url);
 
-    for path in ["/api/chat", "/api/chat/stream"] {
+    let native = json!({ "query": HEAVY });
+    let chatbot = json!({ "messages": [{"role": "user", "content": HEAVY}], "stream": true });
+    for (path, body) in [("/api/chat", &native), ("/api/chat/stream", &native), ("/chat/completions", &chatbot)] {
         // A fresh client per request: no pooled connection survives the drop.
         for _ in 0..ABANDONED {
             let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-            abandon(&client, &format!("{}{path}", server.url)).await;
+            abandon(&client, &format!("{}{path}", server.url), body).await;
         }
         let started = Instant::now();
         let (status, body) = api.chat("How many customers are there?").await;

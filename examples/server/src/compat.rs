@@ -191,7 +191,11 @@ fn stream_completion(engine: Engine, request: ChatRequest, id: String, created: 
     };
     tokio::spawn(async move {
         let _ = tx.send(data_event(&chunk(json!({"role": "assistant", "content": ""}), None, None)));
-        let response = engine.chat(request).await;
+        // A client that hangs up stops the pipeline (and its MCP call) at once.
+        let response = tokio::select! {
+            response = engine.chat(request) => response,
+            () = tx.closed() => return,
+        };
         let answer = Answer::from_response(&response);
         // The text in line-sized pieces, as a model would stream it.
         for piece in answer.content.split_inclusive('\n') {
