@@ -73,8 +73,8 @@ pub(crate) struct ServerStatus {
     pub last_error: Option<String>,
     /// Tool names listed at connect time.
     pub tools: Vec<String>,
-    /// Number of resources at the last listing (connect time or last fetch).
-    pub resources: usize,
+    /// Resources at the last listing (connect time or last fetch).
+    pub resources: Vec<crate::status::ResourceRef>,
     /// Circuit breaker: `"closed"`, `"open"` (calls fail fast) or `"half_open"`.
     pub circuit_state: CircuitState,
     /// Consecutive transport failures/timeouts (reset by a success).
@@ -179,7 +179,7 @@ impl Orchestrator {
         let attempts = supervisors.iter().map(|sup| async move {
             let conn = sup.connect_first().await?;
             match conn.list_resources().await {
-                Ok(r) => sup.set_resources(r.len()),
+                Ok(r) => sup.set_resources(&r),
                 Err(e) => {
                     tracing::warn!(server = %sup.config().server_id, "resources/list failed: {e}");
                 }
@@ -416,7 +416,7 @@ impl Orchestrator {
             });
         }
         if let Some(sup) = self.supervisor(id) {
-            sup.set_resources(listed.len());
+            sup.set_resources(&listed);
         }
         let epoch = self.epochs.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(ServerResources { resources, epoch, connection: conn.id(), changes })

@@ -63,6 +63,8 @@ pub struct ServiceHealth {
     pub tools: Vec<String>,
     /// Number of resources it listed at the last gather.
     pub resources: usize,
+    /// Those resources: `[{name, uri}]`.
+    pub resource_list: Vec<ResourceRef>,
     /// The last connection or request error, if any.
     pub last_error: Option<String>,
     /// Circuit breaker: `closed`, `open` or `half_open`.
@@ -77,6 +79,15 @@ pub struct ServiceHealth {
     pub reconnects: u64,
     /// MCP protocol version negotiated with the server.
     pub protocol_version: Option<String>,
+}
+
+/// One resource a server lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceRef {
+    /// Its name as listed (e.g. `database_schema`).
+    pub name: String,
+    /// Its URI (e.g. `database://schema`).
+    pub uri: String,
 }
 
 /// `details` of [`Health`].
@@ -174,7 +185,8 @@ pub(crate) fn health(inner: &Inner) -> Health {
                 priority: s.priority,
                 domains: s.domains,
                 tools: s.tools,
-                resources: s.resources,
+                resources: s.resources.len(),
+                resource_list: s.resources,
                 last_error: s.last_error,
                 circuit_state: serde_json::to_value(s.circuit_state)
                     .ok()

@@ -268,7 +268,7 @@ export function registerChatbotApi(app, engine, options = {}) {
       server_url: serverUrls === null ? null : (serverUrls[serverId] ?? 'in-process'),
       transport: service.transport ?? 'in_process',
       tools: (service.tools ?? []).map((name) => ({ name, description: null })),
-      resources: [],
+      resources: service.resource_list ?? [],
       database_metadata: {
         server_id: serverId,
         name: service.name,

@@ -212,6 +212,7 @@ describe('Fastify chatbot API over the embedded sample', () => {
     assert.equal(body.transport, 'in_process')
     assert.ok(body.tools.some((t) => t.name === 'execute_query'))
     assert.ok(Array.isArray(body.resources) && typeof body.database_metadata === 'object')
+    assert.equal(body.resources[0].uri, 'database://schema')
 
     const preflight = (origin) =>
       fetch(`${url}/chat/completions`, {

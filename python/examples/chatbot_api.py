@@ -262,7 +262,7 @@ def register_chatbot_api(app: FastAPI, engine: Engine, server_urls: Mapping[str,
             "server_url": None if server_urls is None else server_urls.get(server_id, "in-process"),
             "transport": service.get("transport") or "in_process",
             "tools": [{"name": t, "description": None} for t in service.get("tools", [])],
-            "resources": [],
+            "resources": service.get("resource_list", []),
             "database_metadata": {
                 "server_id": server_id,
                 "name": service.get("name"),

@@ -179,6 +179,7 @@ def test_health_models_mcp_status_and_cors(client: TestClient) -> None:
     assert body["server_url"] == "in-process" and body["transport"] == "in_process"
     assert any(t["name"] == "execute_query" for t in body["tools"]), body
     assert isinstance(body["resources"], list) and isinstance(body["database_metadata"], dict)
+    assert body["resources"][0]["uri"] == "database://schema"
 
     def preflight(origin: str) -> Any:
         return client.options(

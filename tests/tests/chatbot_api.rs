@@ -160,6 +160,7 @@ async fn health_models_mcp_status_and_cors() {
     assert_eq!(body["transport"], "streamable_http");
     assert!(body["tools"].as_array().unwrap().iter().any(|t| t["name"] == "execute_query"), "{body:#}");
     assert!(body["resources"].is_array() && body["database_metadata"].is_object());
+    assert_eq!(body["resources"][0]["uri"], "database://schema", "{body:#}");
 
     // CORS: the chatbot's origin (the default ALLOWED_ORIGINS) is allowed, others not.
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().expect("client");

@@ -28,6 +28,7 @@ use super::connection::{Connection, InProcessServer};
 use super::errors;
 use crate::config::{OrchestrationConfig, ServerConfig};
 use crate::error::{Error, ErrorKind, Result};
+use crate::status::ResourceRef;
 
 /// Longest time a probe's `tools/list` may take (less when the server's timeout is shorter).
 const PROBE_TIMEOUT_CAP: Duration = Duration::from_secs(5);
@@ -101,8 +102,8 @@ pub(crate) struct Health {
     pub last_error: Option<String>,
     /// Tool names at the last successful listing.
     pub tools: Vec<String>,
-    /// Resource count at the last listing.
-    pub resources: usize,
+    /// Resources at the last listing.
+    pub resources: Vec<ResourceRef>,
     /// Breaker state.
     pub circuit_state: CircuitState,
     /// Consecutive failures counted by the breaker.
@@ -122,7 +123,7 @@ struct State {
     breaker: Breaker,
     last_error: Option<String>,
     tools: Vec<String>,
-    resources: usize,
+    resources: Vec<ResourceRef>,
     ever_connected: bool,
     reconnects: u64,
     failed_attempts: u32,
@@ -186,7 +187,7 @@ impl Supervisor {
                 breaker: Breaker::new(policy.failure_threshold, policy.open_for),
                 last_error: None,
                 tools: Vec::new(),
-                resources: 0,
+                resources: Vec::new(),
                 ever_connected: false,
                 reconnects: 0,
                 failed_attempts: 0,
@@ -230,10 +231,10 @@ impl Supervisor {
         self.lock().tools.iter().any(|t| t == name)
     }
 
-    /// Records the resource count of a successful listing and clears the fetch error.
-    pub(crate) fn set_resources(&self, count: usize) {
+    /// Records the resources of a successful listing and clears the fetch error.
+    pub(crate) fn set_resources(&self, listed: &[rmcp::model::Resource]) {
         let mut s = self.lock();
-        s.resources = count;
+        s.resources = listed.iter().map(|r| ResourceRef { name: r.name.clone(), uri: r.uri.clone() }).collect();
         s.last_error = None;
     }
 
@@ -510,7 +511,7 @@ impl Supervisor {
             connected: live.is_some(),
             last_error,
             tools: s.tools.clone(),
-            resources: s.resources,
+            resources: s.resources.clone(),
             circuit_state: s.breaker.state(Instant::now()),
             consecutive_failures: s.breaker.consecutive_failures(),
             last_probe_latency_ms: s.last_probe_latency_ms,

@@ -70,7 +70,7 @@ async fn database_server_from_tool_lists_when_no_capabilities_are_declared() {
     assert_eq!(statuses[0].server_id, "meta");
     assert!(statuses[0].tools.is_empty());
     assert_eq!(statuses[1].tools, ["execute_query", "slow"]);
-    assert_eq!(statuses[1].resources, 1);
+    assert_eq!(statuses[1].resources.len(), 1);
     orch.close().await;
 }
 

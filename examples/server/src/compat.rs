@@ -395,7 +395,7 @@ async fn mcp_status(State(state): State<Compat>) -> Json<Value> {
         "server_url": server_url,
         "transport": transport_name(service.transport),
         "tools": tools,
-        "resources": [],
+        "resources": service.resource_list,
         "database_metadata": {
             "server_id": server_id,
             "name": service.name,
