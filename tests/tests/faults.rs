@@ -114,7 +114,7 @@ async fn a_tool_call_that_never_answers_times_out_without_slowing_the_next_reque
     let config = write_config_with(dir.path(), &hang.url, None, &ConfigOptions::fast(TIMEOUT));
     let server = start_server(&config);
     let api = Api::new(&server.url);
-    let other = "Top 5 products by revenue";
+    let other = "Top 5 products by price";
 
     let (_, body) = timed_chat(&api, other).await;
     expect_ok(other, &body);
