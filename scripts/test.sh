@@ -17,11 +17,23 @@ apt_install() {
 command -v promtool >/dev/null || { echo "==> installing promtool (prometheus)"; apt_install prometheus; }
 export T2T_REQUIRE_TOOLS=1
 
+echo "==> chat page: npm ci && npm run build (the committed dist/ must match)"
+(cd examples/server/web && npm ci --no-audit --no-fund && npm run build)
+if ! git diff --quiet -- examples/server/web/dist || [ -n "$(git status --porcelain -- examples/server/web/dist)" ]; then
+    git status --short -- examples/server/web/dist
+    echo "examples/server/web/dist differs from its source: commit the rebuilt dist/" >&2
+    exit 1
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> cargo build (binaries the end-to-end tests start)"
 cargo build --workspace --locked
+
+echo "==> PostgreSQL and MariaDB for the multi-engine tests"
+# shellcheck source=scripts/db-setup.sh
+. ./scripts/db-setup.sh
 
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -37,3 +49,14 @@ echo "==> node binding: npm ci, build the addon, node --test, tsc --noEmit"
     node --test test/
     npx tsc --noEmit -p types-test
 )
+
+echo "==> chat page in headless Chromium (node --test, playwright-core, Debian's chromium)"
+command -v chromium >/dev/null 2>&1 || apt_install chromium
+(cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund && node --test)
+
+echo "==> the official openai Python client against /chat/completions"
+if [ ! -x target/pyvenv-openai/bin/python ]; then
+    python3 -m venv target/pyvenv-openai
+fi
+target/pyvenv-openai/bin/pip install -q -r tests/openai/requirements.txt
+target/pyvenv-openai/bin/python -m pytest -q tests/openai

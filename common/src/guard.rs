@@ -8,6 +8,7 @@
 //!   `WITH … DELETE`, `DELETE … RETURNING` used as a table, …) → `data_modifying_cte`;
 //! - has no `SELECT … INTO` → `select_into`;
 //! - takes no row locks (`FOR UPDATE` / `FOR SHARE`) → `locking_read`;
+//! - assigns no session variable (MySQL `@v := …`) → `session_variable`;
 //! - calls no function of the dialect's deny-list (side effects, file, network, process
 //!   or sleep access), wherever the call appears, schema-qualified or not, in any case
 //!   → `forbidden_function`.
@@ -19,7 +20,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, ObjectName, Query, SetExpr, Statement, TableFactor, Visit, Visitor};
+use sqlparser::ast::{BinaryOperator, Expr, ObjectName, Query, SetExpr, Statement, TableFactor, Visit, Visitor};
 use sqlparser::parser::Parser;
 
 use crate::Dialect;
@@ -31,7 +32,7 @@ use crate::Dialect;
 pub struct Rejection {
     /// Stable rule name: `empty`, `executable_comment`, `parse_error`, `single_statement`,
     /// `query_only`, `data_modifying_cte`, `select_into`, `locking_read`,
-    /// `forbidden_function`.
+    /// `forbidden_function`, `session_variable`.
     pub rule: &'static str,
     /// Human-readable explanation.
     pub message: String,
@@ -243,6 +244,13 @@ const DENY_POSTGRESQL: &[&str] = &[
     "pg_export_snapshot",
     "pg_import_system_collations",
     "pg_notify",
+    "pg_stat_reset*",
+    "pg_stat_statements_reset",
+    "pg_log_*",
+    "pg_wal_replay_*",
+    "pg_prewarm",
+    "brin_summarize*",
+    "gin_clean_pending_list",
     "pg_advisory*",
     "pg_try_advisory*",
     "nextval",
@@ -359,6 +367,10 @@ impl Visitor for ReadOnlyChecker {
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Self::Break> {
         match expr {
             Expr::Function(function) => self.check_function(&function.name),
+            Expr::BinaryOp { op: BinaryOperator::Assignment, .. } => ControlFlow::Break(Rejection::new(
+                "session_variable",
+                "assigning session variables (@name := …) is not allowed",
+            )),
             _ => ControlFlow::Continue(()),
         }
     }
@@ -473,9 +485,12 @@ mod tests {
             "SELECT get_lock('a', 10)",
             "SELECT * FROM t WHERE id IN (SELECT release_lock('a'))",
             "SELECT sys_exec('id')",
+            "SELECT master_pos_wait('f', 1)",
         ] {
             assert_eq!(rule(sql, my), "forbidden_function", "{sql}");
         }
+        assert_eq!(rule("SELECT @t2t := 1", my), "session_variable");
+        assert_eq!(rule("SELECT a FROM t WHERE (@n := a) > 0", my), "session_variable");
         // A dialect's list applies to that dialect only.
         assert_eq!(rule("SELECT sleep(5)", Dialect::Sqlite), "ok");
     }

@@ -218,6 +218,30 @@ pub struct LlmConfig {
     pub base_url: Option<String>,
     /// API key (secret).
     pub api_key: Option<String>,
+    /// `LLM_TIMEOUT_SECONDS`: upper bound for one LLM call, retries and waits included
+    /// (default 60 s).
+    pub timeout_seconds: Option<f64>,
+    /// `LLM_MAX_TRIES`: requests per LLM call, the first included (default 3; 429, 5xx
+    /// and connection errors are retried with backoff, honouring `Retry-After`).
+    pub max_tries: Option<u32>,
+}
+
+impl LlmConfig {
+    /// The client's timeouts and retry policy: the defaults, with `timeout_seconds` and
+    /// `max_tries` applied. The first backoff wait is 1 s, or a tenth of a shorter total
+    /// timeout.
+    pub(crate) fn options(&self) -> crate::llm::LlmOptions {
+        let mut options = crate::llm::LlmOptions::default();
+        if let Some(total) = self.timeout_seconds.filter(|t| t.is_finite() && *t > 0.0) {
+            options.total_timeout = std::time::Duration::from_secs_f64(total);
+            options.connect_timeout = options.connect_timeout.min(options.total_timeout);
+            options.backoff_start = options.backoff_start.min(options.total_timeout / 10);
+        }
+        if let Some(tries) = self.max_tries {
+            options.max_tries = tries.max(1);
+        }
+        options
+    }
 }
 
 impl std::fmt::Debug for LlmConfig {
@@ -227,6 +251,8 @@ impl std::fmt::Debug for LlmConfig {
             .field("model", &self.model)
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("max_tries", &self.max_tries)
             .finish()
     }
 }

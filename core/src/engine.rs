@@ -5,9 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{Config, LlmProvider};
 use crate::context::Context;
+use crate::conversation::Sessions;
 use crate::error::{Error, ErrorKind, Result};
+use crate::llm::LlmClient;
 use crate::mcp::InProcessServer;
 use crate::observe::Metrics;
 use crate::orchestrator::Orchestrator;
@@ -31,7 +33,11 @@ pub(crate) struct Inner {
     pub(crate) orchestrator: Orchestrator,
     pub(crate) contexts: moka::future::Cache<ContextKey, Arc<Context>>,
     pub(crate) metrics: Metrics,
+    /// The LLM provider when `config.llm.provider` is not offline.
+    pub(crate) llm: Option<LlmClient>,
     pub(crate) started: Instant,
+    /// Answered questions per `session_id`, for follow-ups.
+    pub(crate) sessions: Sessions,
 }
 
 /// Cache key of a derived [`Context`]: the mode's scope and the resource fingerprint.
@@ -60,6 +66,10 @@ impl Engine {
     }
 
     pub(crate) async fn start(config: Config, in_process: HashMap<String, InProcessServer>) -> Result<Engine> {
+        let llm = match config.llm.provider {
+            LlmProvider::Offline => None,
+            _ => Some(LlmClient::new(&config.llm, config.llm.options())?),
+        };
         let orchestrator = Orchestrator::start(&config, in_process).await?;
         let metrics = Metrics::new();
         orchestrator.set_request_timer(&metrics.mcp_duration);
@@ -74,7 +84,9 @@ impl Engine {
                 orchestrator,
                 contexts: contexts.build(),
                 metrics,
+                llm,
                 started: Instant::now(),
+                sessions: Sessions::new(),
             }),
         })
     }

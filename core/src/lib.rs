@@ -18,6 +18,7 @@
 
 pub mod config;
 pub(crate) mod context;
+pub(crate) mod conversation;
 pub(crate) mod embedded;
 pub(crate) mod engine;
 pub mod error;
@@ -28,6 +29,7 @@ pub(crate) mod observe;
 pub(crate) mod orchestrator;
 pub(crate) mod pipeline;
 pub mod progress;
+pub(crate) mod recover;
 pub(crate) mod resolve;
 pub mod response;
 pub(crate) mod sql;
@@ -38,5 +40,5 @@ pub use embedded::{DATABASE_SERVER_ID, METADATA_SERVER_ID, SAMPLE_DB_FILE};
 pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result};
 pub use progress::{Progress, Stage, StageStatus};
-pub use response::{AttemptedSql, ChatRequest, ChatResponse, Mode, QueryResult, ResolvedEntity};
+pub use response::{AttemptedSql, ChatRequest, ChatResponse, LlmUsage, Mode, QueryResult, ResolvedEntity};
 pub use talk2tables_common::{Dialect, QueryOutput};

@@ -136,11 +136,10 @@ impl Metrics {
         window.push_back(secs);
     }
 
-    /// Records LLM token usage.
-    #[allow(dead_code, reason = "called by the LLM generator")]
-    pub(crate) fn record_llm_tokens(&self, prompt: u64, completion: u64) {
-        self.llm_tokens.with_label_values(&["prompt"]).inc_by(prompt);
-        self.llm_tokens.with_label_values(&["completion"]).inc_by(completion);
+    /// Counts the tokens of one LLM answer (`llm_tokens_total{kind="prompt"|"completion"}`).
+    pub(crate) fn record_llm_usage(&self, usage: crate::llm::TokenUsage) {
+        self.llm_tokens.with_label_values(&["prompt"]).inc_by(usage.prompt_tokens);
+        self.llm_tokens.with_label_values(&["completion"]).inc_by(usage.completion_tokens);
     }
 
     /// Brings the cache counters and server gauges up to date from the orchestrator.
@@ -185,6 +184,8 @@ impl Metrics {
         let total = successful + failed;
         let attempts = self.recovery_attempts.get();
         let successes = self.recovery_successes.get();
+        let prompt_tokens = self.llm_tokens.with_label_values(&["prompt"]).get();
+        let completion_tokens = self.llm_tokens.with_label_values(&["completion"]).get();
         let connections: BTreeMap<&str, bool> = statuses.iter().map(|s| (s.server_id.as_str(), s.connected)).collect();
         json!({
             "query_latency_p50": percentile(&sorted, 0.50),
@@ -202,6 +203,9 @@ impl Metrics {
             "recovery_success_rate": ratio(successes, attempts),
             "mcp_connection_status": connections,
             "uptime_seconds": uptime.as_secs_f64(),
+            "llm_tokens_total": prompt_tokens + completion_tokens,
+            "llm_prompt_tokens": prompt_tokens,
+            "llm_completion_tokens": completion_tokens,
         })
     }
 }
@@ -233,7 +237,7 @@ mod tests {
     fn exposition_has_histograms_and_counters() {
         let m = Metrics::new();
         m.mcp_duration.with_label_values(&["db", "tools/call"]).observe(0.002);
-        m.record_llm_tokens(10, 5);
+        m.record_llm_usage(crate::llm::TokenUsage { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
         let cache = CacheStats { hits: 3, misses: 1, entries: 1 };
         let text = m.prometheus(&cache, &[], Duration::from_secs(2));
         assert!(text.contains("# TYPE talk2tables_mcp_request_duration_seconds histogram"), "{text}");

@@ -1,5 +1,6 @@
 //! One question through the flow of DESIGN.md §1: gather → context → resolve →
-//! generate → validate → execute → format.
+//! generate (LLM or offline, [`generate_sql`]) → validate → execute → recover
+//! ([`run_with_recovery`]) → format.
 
 use std::sync::Arc;
 
@@ -7,13 +8,16 @@ use futures::stream::{self, StreamExt};
 use tracing::{Instrument, debug, info_span, warn};
 
 use crate::context::Context;
+use crate::conversation;
 use crate::engine::Inner;
 use crate::error::{Error, Result};
-use crate::generate;
+use crate::generate::llm::{Generation, add_usage, generate_sql};
+use crate::llm::TokenUsage;
 use crate::orchestrator::{Gathered, Scope};
 use crate::progress::{Stage, Tracker};
+use crate::recover::{Recovery, run_with_recovery};
 use crate::resolve;
-use crate::response::{AttemptedSql, ChatRequest, Mode, QueryMetadata, QueryResult, ResolvedEntity};
+use crate::response::{AttemptedSql, ChatRequest, LlmUsage, Mode, QueryMetadata, QueryResult, ResolvedEntity};
 use crate::sql;
 
 /// Value probes run at once while a context is built.
@@ -61,57 +65,88 @@ pub(crate) async fn run(
     let with_missing = |error: Error| Failure { error, attempted_sql: Vec::new(), missing_servers: missing.clone() };
     let dialect = context.dialect();
     let question = request.query.trim();
+    let conversation = conversation::for_request(&inner.sessions, request).await;
 
-    let (candidate, entities, explanation, generator) = if sql::is_sql(question, dialect) {
-        let stage = tracker.begin(Stage::Generating);
-        stage.finish(Some("raw_sql".to_string()));
-        (question.to_string(), Vec::new(), "The question was run as the SQL query it is.".to_string(), "raw_sql")
+    let today = chrono::Utc::now().date_naive();
+    let raw_sql = sql::is_sql(question, dialect);
+    let resolution = if raw_sql {
+        resolve::resolve(question, &context, today)
     } else {
         let stage = tracker.begin(Stage::Resolving);
-        let resolution =
-            info_span!("resolve").in_scope(|| resolve::resolve(question, &context, chrono::Utc::now().date_naive()));
-        let entities = resolution.entities();
-        stage.finish(Some(format!("{} entities", entities.len())));
-        let stage = tracker.begin(Stage::Generating);
-        let generated = info_span!("generate").in_scope(|| generate::generate_offline(question, &context, &resolution));
-        stage.end(&generated, |_| Some("offline".to_string()));
-        let generated = generated.map_err(with_missing)?;
-        (generated.sql, entities, generated.explanation, "offline")
+        let resolution = info_span!("resolve").in_scope(|| resolve::resolve(question, &context, today));
+        stage.finish(Some(format!("{} entities", resolution.items.len())));
+        resolution
     };
+    let mut entities = if raw_sql { Vec::new() } else { resolution.entities() };
+    let stage = tracker.begin(Stage::Generating);
+    let generated = if raw_sql {
+        Ok(Generation {
+            sql: question.to_string(),
+            explanation: "The question was run as the SQL query it is.".to_string(),
+            generator: "raw_sql".to_string(),
+            usage: TokenUsage::default(),
+            carried: Vec::new(),
+        })
+    } else {
+        let llm = inner.llm.as_ref();
+        generate_sql(llm, question, &context, &resolution, &conversation, &inner.metrics)
+            .instrument(info_span!("generate"))
+            .await
+    };
+    stage.end(&generated, |g| Some(g.generator.clone()));
+    let mut generated = generated.map_err(with_missing)?;
+    entities.splice(0..0, std::mem::take(&mut generated.carried));
 
-    let stage = tracker.begin(Stage::Validating);
-    let validated = info_span!("validate")
-        .in_scope(|| sql::validate(&candidate, dialect, inner.config.orchestration.default_limit));
-    stage.end(&validated, |_| None);
-    let validated = validated.map_err(|error| Failure {
-        attempted_sql: vec![attempt(&candidate, &error)],
-        error,
+    let recovery = Recovery {
+        question,
+        ctx: &context,
+        resolution: &resolution,
+        llm: inner.llm.as_ref(),
+        metrics: &inner.metrics,
+        enabled: request.enable_recovery,
+        max_retries: inner.config.orchestration.max_retries,
+        default_limit: inner.config.orchestration.default_limit,
+        tracker,
+    };
+    let execute = |valid: String| async move {
+        let stage = tracker.begin(Stage::Executing);
+        let executed = inner.orchestrator.execute_query(&valid).instrument(info_span!("execute")).await;
+        stage.end(&executed, |e| Some(format!("{} rows", e.output.row_count)));
+        executed
+    };
+    let mut usage = generated.usage;
+    let ran = run_with_recovery(&recovery, generated.sql, execute).await.map_err(|u| Failure {
+        error: u.error,
+        attempted_sql: u.attempted,
         missing_servers: missing.clone(),
     })?;
+    add_usage(&mut usage, ran.usage);
+    let llm_usage = (usage.total_tokens > 0 || generated.generator.starts_with("llm:")).then_some(LlmUsage {
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        total_tokens: usage.total_tokens,
+    });
 
-    let stage = tracker.begin(Stage::Executing);
-    let executed = inner.orchestrator.execute_query(&validated).instrument(info_span!("execute")).await;
-    stage.end(&executed, |e| Some(format!("{} rows", e.output.row_count)));
-    let executed = executed.map_err(|error| Failure {
-        attempted_sql: vec![attempt(&validated, &error)],
-        error,
-        missing_servers: missing.clone(),
-    })?;
-
-    let servers_used = servers_used(&gathered, &entities, &executed.server_id);
+    if generated.generator != "raw_sql"
+        && let Some(id) = conversation::session_id(request)
+    {
+        inner.sessions.record(id, question).await;
+    }
+    let servers_used = servers_used(&gathered, &entities, &ran.output.server_id);
     Ok(Answer {
         result: QueryResult {
-            sql_query: validated,
-            results: executed.output,
+            sql_query: ran.sql,
+            results: ran.output.output,
             resolved_entities: entities,
-            explanation,
-            recovery_performed: false,
+            explanation: generated.explanation,
+            recovery_performed: ran.attempts > 0,
             metadata: QueryMetadata {
                 mcp_servers_used: servers_used,
-                recovery_attempts: 0,
-                attempted_sql: Vec::new(),
-                generator: generator.to_string(),
+                recovery_attempts: ran.attempts,
+                attempted_sql: ran.attempted,
+                generator: generated.generator,
                 dialect: dialect.as_str().to_string(),
+                llm_usage,
             },
         },
         missing_servers: missing,
@@ -167,12 +202,4 @@ fn servers_used(gathered: &Gathered, entities: &[ResolvedEntity], executor: &str
             }
             acc
         })
-}
-
-fn attempt(sql: &str, error: &Error) -> AttemptedSql {
-    AttemptedSql {
-        sql: sql.to_string(),
-        error_category: error.kind().code().to_string(),
-        error: error.message().to_string(),
-    }
 }

@@ -44,7 +44,9 @@ pub struct ChatRequest {
     /// Processing mode; `auto` when absent.
     #[serde(default)]
     pub mode: Mode,
-    /// Free-form context from the caller (kept for the response's explanation; not SQL).
+    /// Free-form context from the caller (never SQL). `previous_questions`: the earlier
+    /// questions of the conversation, a JSON array of strings, oldest first; when
+    /// present it is used instead of the `session_id` history.
     #[serde(default)]
     pub context: Option<serde_json::Map<String, serde_json::Value>>,
     /// Conversation id: follow-up questions with the same id refine the previous one.
@@ -66,7 +68,9 @@ impl ChatRequest {
     }
 
     /// Checks the request's own shape. Errors: `INVALID_REQUEST` for an empty or
-    /// whitespace-only query, or one longer than [`MAX_QUERY_CHARS`] characters.
+    /// whitespace-only query, or one longer than [`MAX_QUERY_CHARS`] characters; for a
+    /// `context.previous_questions` that is not an array of strings (each at most
+    /// [`MAX_QUERY_CHARS`] characters); for a `session_id` longer than 256 characters.
     pub fn validate(&self) -> Result<(), Error> {
         if self.query.trim().is_empty() {
             return Err(Error::invalid_request("query must not be empty"));
@@ -77,7 +81,7 @@ impl ChatRequest {
                 "query is {chars} characters long; the limit is {MAX_QUERY_CHARS}"
             )));
         }
-        Ok(())
+        crate::conversation::validate(self)
     }
 }
 
@@ -127,6 +131,22 @@ pub struct QueryMetadata {
     pub generator: String,
     /// Dialect of the database the SQL ran on.
     pub dialect: String,
+    /// Tokens the LLM spent on this answer (generation and repairs); absent when no
+    /// LLM was called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_usage: Option<LlmUsage>,
+}
+
+/// Tokens counted by the LLM provider: `{prompt_tokens, completion_tokens, total_tokens}`
+/// (0 where the provider did not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LlmUsage {
+    /// Tokens of the prompts.
+    pub prompt_tokens: u64,
+    /// Tokens of the answers.
+    pub completion_tokens: u64,
+    /// As reported, else the sum of the two.
+    pub total_tokens: u64,
 }
 
 /// The `data` part of a successful [`ChatResponse`] (also what `Engine::ask` returns).

@@ -344,3 +344,177 @@ pub fn have_tool(name: &str) -> bool {
     }
     found
 }
+
+/// A database engine the multi-engine tests run against.
+#[derive(Debug, Clone)]
+pub struct EngineDb {
+    /// The dialect (`sqlite`, `postgresql`, `mysql`).
+    pub dialect: talk2tables_common::Dialect,
+    /// What `--db` gets: a SQLite path or a server URL (a SELECT-only role).
+    pub db: String,
+}
+
+/// The engines available to this run: SQLite always (the sample is created at
+/// `sqlite_path`), PostgreSQL when `T2T_POSTGRES_URL` is set and MySQL/MariaDB when
+/// `T2T_MYSQL_URL` is set (`scripts/db-setup.sh` exports both). A clear skip message is
+/// printed for each one that is missing.
+pub fn engines(sqlite_path: &Path) -> Vec<EngineDb> {
+    use talk2tables_common::Dialect;
+    init_sample(sqlite_path);
+    let mut out = vec![EngineDb { dialect: Dialect::Sqlite, db: sqlite_path.to_string_lossy().to_string() }];
+    for (var, dialect) in [("T2T_POSTGRES_URL", Dialect::Postgresql), ("T2T_MYSQL_URL", Dialect::Mysql)] {
+        match std::env::var(var) {
+            Ok(url) if !url.trim().is_empty() => out.push(EngineDb { dialect, db: url }),
+            _ => eprintln!("SKIP {dialect}: {var} is not set (run `. scripts/db-setup.sh` to set up the servers)"),
+        }
+    }
+    out
+}
+
+/// Starts our Database MCP for `db` (path or URL) over streamable HTTP on a free port,
+/// with extra arguments (e.g. `--timeout-ms 1000`).
+pub fn start_database_mcp_with(db: &str, extra: &[&str]) -> Proc {
+    let mut args = vec!["--db", db, "--transport", "streamable_http", "--host", "127.0.0.1", "--port", "0"];
+    args.extend_from_slice(extra);
+    Proc::start(&bin("talk2tables-database-mcp"), &args, &[])
+}
+
+/// A direct connection for the tests' own reference queries on any engine.
+pub enum RefDb {
+    /// SQLite, opened read-only.
+    Sqlite(sqlx::SqlitePool, PathBuf),
+    /// PostgreSQL.
+    Postgres(sqlx::PgPool),
+    /// MySQL / MariaDB.
+    Mysql(sqlx::MySqlPool),
+}
+
+impl RefDb {
+    /// Connects to `engine` (5 s connect timeout).
+    pub async fn connect(engine: &EngineDb) -> RefDb {
+        use talk2tables_common::Dialect;
+        let t = Duration::from_secs(5);
+        match engine.dialect {
+            Dialect::Sqlite => RefDb::Sqlite(open_sqlite(Path::new(&engine.db)).await, PathBuf::from(&engine.db)),
+            Dialect::Postgresql => RefDb::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(t)
+                    .connect(&engine.db)
+                    .await
+                    .expect("connect PostgreSQL"),
+            ),
+            Dialect::Mysql => RefDb::Mysql(
+                sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(t)
+                    .connect(&engine.db)
+                    .await
+                    .expect("connect MySQL"),
+            ),
+        }
+    }
+
+    /// The first column of the first row of `sql`, as f64 (the query is wrapped in a cast
+    /// to a floating type on the servers).
+    pub async fn scalar(&self, sql: &str) -> f64 {
+        use sqlx::Row;
+        match self {
+            RefDb::Sqlite(pool, _) => scalar(pool, sql).await,
+            RefDb::Postgres(pool) => {
+                let q = format!("SELECT CAST(({sql}) AS DOUBLE PRECISION)");
+                let row = sqlx::query(sqlx::AssertSqlSafe(q)).fetch_one(pool).await.expect("reference query");
+                row.try_get::<Option<f64>, _>(0).expect("f64").unwrap_or(0.0)
+            }
+            RefDb::Mysql(pool) => {
+                let q = format!("SELECT CAST(({sql}) AS DOUBLE)");
+                let row = sqlx::query(sqlx::AssertSqlSafe(q)).fetch_one(pool).await.expect("reference query");
+                row.try_get::<Option<f64>, _>(0).expect("f64").unwrap_or(0.0)
+            }
+        }
+    }
+
+    /// (label, value) pairs of `sql`'s first two columns (which must be named `label`
+    /// and `value` for the servers, where the query is wrapped to cast them).
+    pub async fn pairs(&self, sql: &str) -> Vec<(String, f64)> {
+        use sqlx::Row;
+        let (q, rows) = match self {
+            RefDb::Sqlite(pool, _) => return pairs(pool, sql).await,
+            RefDb::Postgres(pool) => {
+                let q = format!("SELECT CAST(label AS TEXT), CAST(value AS DOUBLE PRECISION) FROM ({sql}) t");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(q.clone())).fetch_all(pool).await.expect("reference");
+                (q, rows.iter().map(|r| (r.try_get::<String, _>(0), r.try_get::<f64, _>(1))).collect::<Vec<_>>())
+            }
+            RefDb::Mysql(pool) => {
+                let q = format!("SELECT CAST(label AS CHAR), CAST(value AS DOUBLE) FROM ({sql}) t");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(q.clone())).fetch_all(pool).await.expect("reference");
+                (q, rows.iter().map(|r| (r.try_get::<String, _>(0), r.try_get::<f64, _>(1))).collect::<Vec<_>>())
+            }
+        };
+        rows.into_iter().map(|(l, v)| (l.unwrap_or_else(|e| panic!("{q}: {e}")), v.unwrap_or(f64::NAN))).collect()
+    }
+
+    /// A fingerprint of the sample tables: per table its row count and a checksum of
+    /// every row (SQLite: a hash of the whole file's bytes as well).
+    pub async fn fingerprint(&self) -> Vec<String> {
+        use sqlx::Row;
+        let tables = ["customers", "products", "orders", "order_items"];
+        let mut out = Vec::new();
+        match self {
+            RefDb::Sqlite(pool, path) => {
+                let bytes = std::fs::read(path).expect("read sqlite file");
+                out.push(format!("file {} bytes, fnv {:016x}", bytes.len(), fnv(&bytes)));
+                for t in tables {
+                    out.push(format!("{t}: {}", scalar(pool, &format!("SELECT COUNT(*) FROM {t}")).await));
+                }
+                let n = scalar(pool, "SELECT COUNT(*) FROM sqlite_master").await;
+                out.push(format!("schema objects: {n}"));
+            }
+            RefDb::Postgres(pool) => {
+                for t in tables {
+                    let q = format!(
+                        "SELECT COUNT(*)::text || ' ' || md5(string_agg(x::text, '|' ORDER BY x::text)) FROM {t} x"
+                    );
+                    let row = sqlx::query(sqlx::AssertSqlSafe(q)).fetch_one(pool).await.expect("checksum");
+                    out.push(format!("{t}: {}", row.try_get::<String, _>(0).expect("text")));
+                }
+                let q = "SELECT COUNT(*)::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                         WHERE n.nspname = 'public'";
+                let row = sqlx::query(q).fetch_one(pool).await.expect("relations");
+                out.push(format!("relations: {}", row.try_get::<String, _>(0).expect("text")));
+            }
+            RefDb::Mysql(pool) => {
+                for t in tables {
+                    let q = format!("CHECKSUM TABLE {t}");
+                    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(q)).fetch_one(pool).await.expect("checksum");
+                    let sum = row.try_get::<Option<i64>, _>(1).ok().flatten().map(|v| v.to_string());
+                    let count = self.scalar(&format!("SELECT COUNT(*) FROM {t}")).await;
+                    out.push(format!("{t}: {count} {sum:?}"));
+                }
+                let n =
+                    self.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").await;
+                out.push(format!("tables: {n}"));
+            }
+        }
+        out
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// SQL for the first day of the current month and of the next month on `dialect`
+/// (the tests' own reference expressions).
+pub fn month_bounds(dialect: talk2tables_common::Dialect) -> (&'static str, &'static str) {
+    use talk2tables_common::Dialect;
+    match dialect {
+        Dialect::Sqlite => ("date('now','start of month')", "date('now','start of month','+1 month')"),
+        Dialect::Postgresql => {
+            ("DATE_TRUNC('month', CURRENT_DATE)", "DATE_TRUNC('month', CURRENT_DATE) + INTERVAL '1 month'")
+        }
+        Dialect::Mysql => {
+            ("DATE_FORMAT(CURDATE(), '%Y-%m-01')", "DATE_ADD(DATE_FORMAT(CURDATE(), '%Y-%m-01'), INTERVAL 1 MONTH)")
+        }
+    }
+}

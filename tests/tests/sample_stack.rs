@@ -105,6 +105,20 @@ async fn sample_database_questions_end_to_end() {
     assert_eq!(data["metadata"]["generator"], "raw_sql");
     assert!(data["sql_query"].as_str().unwrap().to_uppercase().contains("LIMIT"), "LIMIT added");
 
+    // Raw SQL with a misspelled keyword is repaired without any LLM (offline stack).
+    let q = "SELECT * FORM orders";
+    let (status, body) = api.chat(q).await;
+    assert_eq!(status, 200);
+    let data = expect_ok(q, &body);
+    assert_eq!(data["sql_query"], "SELECT * FROM orders LIMIT 1000");
+    assert!(data["results"]["row_count"].as_u64().unwrap() > 0, "{data:#}");
+    assert_eq!(data["recovery_performed"], true);
+    assert_eq!(body["metadata"]["recovery_performed"], true);
+    assert_eq!(data["metadata"]["recovery_attempts"], 1);
+    assert_eq!(data["metadata"]["attempted_sql"][0]["sql"], q);
+    assert_eq!(data["metadata"]["attempted_sql"][0]["error_category"], "SYNTAX_ERROR");
+    assert!(data["metadata"].get("llm_usage").is_none(), "no LLM was called: {data:#}");
+
     // A write is rejected and changes nothing.
     let before = scalar(&pool, "SELECT COUNT(*) FROM orders").await;
     let q = "DELETE FROM orders";

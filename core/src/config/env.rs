@@ -80,7 +80,8 @@ fn key_var(provider: LlmProvider) -> Option<&'static str> {
 }
 
 /// `LLM_PROVIDER` (or the provider whose key is set: OpenRouter, then Gemini, then
-/// OpenAI; none → offline), `LLM_MODEL`, `LLM_BASE_URL`, the provider's `*_API_KEY`.
+/// OpenAI; none → offline), `LLM_MODEL`, `LLM_BASE_URL`, the provider's `*_API_KEY`,
+/// `LLM_TIMEOUT_SECONDS` (positive number), `LLM_MAX_TRIES` (1..10).
 fn llm(env: &dyn Fn(&str) -> Option<String>) -> Result<LlmConfig> {
     let model = get(env, "LLM_MODEL");
     let base_url = get(env, "LLM_BASE_URL");
@@ -116,7 +117,19 @@ fn llm(env: &dyn Fn(&str) -> Option<String>) -> Result<LlmConfig> {
             }
         },
     };
-    Ok(LlmConfig { provider, model, base_url, api_key })
+    let timeout_seconds = match get(env, "LLM_TIMEOUT_SECONDS") {
+        None => None,
+        Some(v) => Some(v.parse::<f64>().ok().filter(|t| t.is_finite() && *t > 0.0).ok_or_else(|| {
+            Error::config(format!("environment variable LLM_TIMEOUT_SECONDS: expected a positive number, got {v:?}"))
+        })?),
+    };
+    let max_tries = match get(env, "LLM_MAX_TRIES") {
+        None => None,
+        Some(v) => Some(v.parse::<u32>().ok().filter(|n| (1..=10).contains(n)).ok_or_else(|| {
+            Error::config(format!("environment variable LLM_MAX_TRIES: expected a whole number 1..10, got {v:?}"))
+        })?),
+    };
+    Ok(LlmConfig { provider, model, base_url, api_key, timeout_seconds, max_tries })
 }
 
 #[cfg(test)]

@@ -19,15 +19,23 @@ fn is_audit(name: &str) -> bool {
     ["created", "updated", "modified", "deleted", "inserted"].iter().any(|k| n.starts_with(k))
 }
 
-/// The date column to filter or bucket on: a date column of a needed table (base first,
-/// business dates before audit stamps such as `created_at`), else the nearest table
-/// that has one.
+/// The date column to filter or bucket on, first found of: a business date (not an audit
+/// stamp such as `created_at`) of a needed table (base first); any date column of the
+/// base itself; the business date of the table nearest to the base; any date column of
+/// a needed table, then of the nearest table. So "sales per category this year" filters
+/// `orders.order_date`, not `products.created_at`, and "customers last month" filters
+/// `customers.created_at`.
 fn date_column(ctx: &Context, needed: &[usize], base: usize) -> Option<(usize, String)> {
-    let pick = |t: usize| {
-        let cols: Vec<_> = ctx.tables[t].columns.iter().filter(|c| c.kind == ColumnKind::Date).collect();
-        cols.iter().find(|c| !is_audit(&c.name)).or(cols.first()).map(|c| (t, c.name.clone()))
-    };
-    needed.iter().find_map(|&t| pick(t)).or_else(|| ctx.tables_by_distance(base).into_iter().find_map(pick))
+    let dates = |t: usize| ctx.tables[t].columns.iter().filter(|c| c.kind == ColumnKind::Date);
+    let business = |t: usize| dates(t).find(|c| !is_audit(&c.name)).map(|c| (t, c.name.clone()));
+    let any = |t: usize| dates(t).next().map(|c| (t, c.name.clone()));
+    needed
+        .iter()
+        .find_map(|&t| business(t))
+        .or_else(|| any(base))
+        .or_else(|| ctx.tables_by_distance(base).into_iter().find_map(business))
+        .or_else(|| needed.iter().find_map(|&t| any(t)))
+        .or_else(|| ctx.tables_by_distance(base).into_iter().find_map(any))
 }
 
 /// An integer column holding a year (`year`, `published_year`) in a needed table.

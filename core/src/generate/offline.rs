@@ -148,8 +148,61 @@ fn term_measure(kind: &ResolvedKind, agg: Option<Agg>) -> Option<Measure> {
     Some(Measure::Expr { sql: expr.clone(), alias, tables: tables.clone(), agg })
 }
 
+/// The reading of one question, with what a conversation needs to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reading {
+    /// The intent read. Without a measure or table of its own, its `base` is the previous
+    /// intent's (when one was given) or the table of a stored value it names.
+    pub intent: Intent,
+    /// Whether the question names its own measure or subject table, i.e. stands on its own.
+    pub standalone: bool,
+    /// "top N" / "bottom N": `(N, descending)`.
+    pub top: Option<(u64, bool)>,
+}
+
 /// The reading itself.
 pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Intent> {
+    read_with(question, ctx, r, None).map(|reading| reading.intent)
+}
+
+/// The literal a product id is compared with: the number as is, else a string literal.
+pub(crate) fn product_literal(ctx: &Context, id: &str) -> String {
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) {
+        id.to_string()
+    } else {
+        string_literal(ctx.dialect(), id)
+    }
+}
+
+/// Tables an intent touches: base, measure, group keys and filter columns.
+pub(crate) fn intent_tables(intent: &Intent) -> Vec<usize> {
+    let mut out = vec![intent.base];
+    match &intent.measure {
+        Some(Measure::Count { table }) | Some(Measure::Column { table, .. }) => out.push(*table),
+        Some(Measure::Expr { tables, .. }) => out.extend(tables.iter().copied()),
+        None => {}
+    }
+    for g in &intent.group_by {
+        match g {
+            GroupKey::Column { table, .. } | GroupKey::Entity { table } => out.push(*table),
+            GroupKey::Bucket { column: Some((t, _)), .. } => out.push(*t),
+            GroupKey::Bucket { column: None, .. } => {}
+        }
+    }
+    for f in &intent.filters {
+        if let Filter::Equals { table, .. } | Filter::Compare { table, .. } | Filter::Between { table, .. } = f {
+            out.push(*table);
+        }
+    }
+    out
+}
+
+/// Reads `question`; with `prev` (the intent of the conversation so far), a question
+/// without a measure or table of its own is read against the previous intent's tables
+/// instead of failing.
+///
+/// Errors: `UNANSWERABLE` as [`read`].
+pub(crate) fn read_with(question: &str, ctx: &Context, r: &Resolution, prev: Option<&Intent>) -> Result<Reading> {
     let mentions = mentions::find(ctx, r);
     let mut rd = Reader { ctx, r, used: r.consumed.clone(), mentions };
     let n = r.tokens.len();
@@ -367,7 +420,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
     let base = match &measure {
         Some(Measure::Count { table }) | Some(Measure::Column { table, .. }) => *table,
         Some(Measure::Expr { tables, .. }) => tables[0],
-        None => match subject.or(value_table) {
+        None => match subject.or(prev.map(|p| p.base)).or(value_table) {
             Some(t) => t,
             None => {
                 let unknown: Vec<String> = (0..n)
@@ -416,6 +469,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
     {
         intent.group_by.retain(|g| !matches!(g, GroupKey::Entity { table: t } if t == table));
     }
+    let standalone = measure.is_some() || subject.is_some();
     intent.measure = measure;
 
     // 5. filters from resolved entities.
@@ -428,14 +482,13 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
             needed.push(*table);
         }
     }
+    if let Some(p) = prev {
+        needed.extend(intent_tables(p));
+    }
     for it in &r.items {
         match &it.kind {
             ResolvedKind::Product { id, reference, .. } => {
-                let literal = if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) {
-                    id.clone()
-                } else {
-                    string_literal(ctx.dialect(), id)
-                };
+                let literal = product_literal(ctx, id);
                 let Some((rt, rc)) = reference.clone().or_else(|| product_reference(ctx)) else {
                     return Err(unanswerable(format!("no column holds the id of product \"{}\"", it.original)));
                 };
@@ -532,7 +585,7 @@ pub(crate) fn read(question: &str, ctx: &Context, r: &Resolution) -> Result<Inte
         }
         i += width + 1;
     }
-    Ok(intent)
+    Ok(Reading { intent, standalone, top })
 }
 
 fn measure_table(m: &Option<Measure>) -> Option<usize> {

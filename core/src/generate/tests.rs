@@ -10,13 +10,13 @@ use crate::context::{Context, FetchedResource};
 use crate::error::ErrorKind;
 use crate::resolve::resolve;
 
-async fn pool(script: &str) -> SqlitePool {
+pub(crate) async fn pool(script: &str) -> SqlitePool {
     let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
     sqlx::raw_sql(AssertSqlSafe(script.to_string())).execute(&pool).await.unwrap();
     pool
 }
 
-async fn rows(pool: &SqlitePool, sql: &str) -> Vec<Vec<String>> {
+pub(crate) async fn rows(pool: &SqlitePool, sql: &str) -> Vec<Vec<String>> {
     let out =
         sqlx::query(AssertSqlSafe(sql.to_string())).fetch_all(pool).await.unwrap_or_else(|e| panic!("{e}\n{sql}"));
     out.iter()
@@ -97,7 +97,7 @@ fn resource(server: &str, uri: &str, text: String) -> FetchedResource {
 }
 
 /// Builds the context as the pipeline would: resources, then the value probes run.
-async fn context(pool: &SqlitePool, metadata: &[(&str, String)]) -> Context {
+pub(crate) async fn context(pool: &SqlitePool, metadata: &[(&str, String)]) -> Context {
     let schema = introspect(pool).await;
     let mut res = vec![resource("database_mcp", "database://schema", serde_json::to_string(&schema).unwrap())];
     for (uri, text) in metadata {
@@ -141,7 +141,7 @@ fn unanswerable(ctx: &Context, q: &str) {
     assert_eq!(e.kind(), ErrorKind::Unanswerable, "{q}: {e}");
 }
 
-const SAMPLE: &str = "
+pub(crate) const SAMPLE: &str = "
 CREATE TABLE customers(customer_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT UNIQUE,
   phone TEXT, address TEXT, city TEXT, country TEXT, created_at TEXT);
 CREATE TABLE products(product_id INTEGER PRIMARY KEY, name TEXT, description TEXT, category TEXT,
@@ -174,7 +174,7 @@ INSERT INTO order_items VALUES
  (6,5,303,1,80.0),(7,6,202,1,25.0);
 ";
 
-fn sample_metadata() -> Vec<(&'static str, String)> {
+pub(crate) fn sample_metadata() -> Vec<(&'static str, String)> {
     let aliases = serde_json::json!({"aliases": {
         "abracadabra": {"canonical_id": "PROD_123", "canonical_name": "Magic Wand Pro",
             "aliases": ["abra", "cadabra", "magic_wand", "magic wand pro"],

@@ -24,7 +24,13 @@ fn fast() -> LlmOptions {
 }
 
 fn config(provider: LlmProvider, server: &ScriptedServer) -> LlmConfig {
-    LlmConfig { provider, model: None, base_url: Some(server.base_url().to_owned()), api_key: Some(KEY.to_owned()) }
+    LlmConfig {
+        provider,
+        model: None,
+        base_url: Some(server.base_url().to_owned()),
+        api_key: Some(KEY.to_owned()),
+        ..Default::default()
+    }
 }
 
 fn prompt() -> Prompt {
@@ -289,6 +295,7 @@ async fn unreachable_provider_is_retried_then_unavailable() {
         model: Some("llama3".into()),
         base_url: Some(format!("http://{addr}/v1")),
         api_key: None, // a local endpoint needs no key
+        ..Default::default()
     };
     let client = LlmClient::new(&cfg, fast()).unwrap();
     let error = client.complete(&prompt()).await.unwrap_err();
@@ -302,7 +309,7 @@ async fn unreachable_provider_is_retried_then_unavailable() {
 
 #[test]
 fn configuration_errors() {
-    let base = LlmConfig { provider: LlmProvider::Openai, model: None, base_url: None, api_key: Some(KEY.into()) };
+    let base = LlmConfig { provider: LlmProvider::Openai, api_key: Some(KEY.into()), ..Default::default() };
     let offline = LlmConfig { provider: LlmProvider::Offline, ..base.clone() };
     assert_eq!(LlmClient::new(&offline, fast()).unwrap_err().kind(), ErrorKind::ConfigError);
     for provider in [LlmProvider::Openai, LlmProvider::Openrouter, LlmProvider::Gemini] {

@@ -58,6 +58,28 @@ pub(crate) struct Resolved {
     pub source: String,
 }
 
+impl Resolved {
+    /// This span as reported in `ChatResponse.data.resolved_entities` (see
+    /// [`Resolution::entities`]).
+    pub(crate) fn entity(&self) -> ResolvedEntity {
+        let (resolved_value, entity_type) = match &self.kind {
+            ResolvedKind::Product { id, .. } => (id.clone(), "product"),
+            ResolvedKind::Term { expr, .. } => (expr.clone(), "business_term"),
+            ResolvedKind::Date(d) => {
+                let show = |x: Option<NaiveDate>| x.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+                (format!("{}..{}", show(d.start_date), show(d.end_date)), "date_range")
+            }
+            ResolvedKind::Value { display, .. } => (display.clone(), "value"),
+        };
+        ResolvedEntity {
+            original_term: self.original.clone(),
+            resolved_value,
+            entity_type: entity_type.to_string(),
+            source: self.source.clone(),
+        }
+    }
+}
+
 /// Everything resolution found in one question.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Resolution {
@@ -76,27 +98,7 @@ impl Resolution {
     /// products → id, business terms → SQL expression, dates → `start..end` ISO dates,
     /// values → `table.column = 'Value'`.
     pub(crate) fn entities(&self) -> Vec<ResolvedEntity> {
-        self.items
-            .iter()
-            .map(|r| {
-                let (resolved_value, entity_type) = match &r.kind {
-                    ResolvedKind::Product { id, .. } => (id.clone(), "product"),
-                    ResolvedKind::Term { expr, .. } => (expr.clone(), "business_term"),
-                    ResolvedKind::Date(d) => {
-                        let show =
-                            |x: Option<NaiveDate>| x.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
-                        (format!("{}..{}", show(d.start_date), show(d.end_date)), "date_range")
-                    }
-                    ResolvedKind::Value { display, .. } => (display.clone(), "value"),
-                };
-                ResolvedEntity {
-                    original_term: r.original.clone(),
-                    resolved_value,
-                    entity_type: entity_type.to_string(),
-                    source: r.source.clone(),
-                }
-            })
-            .collect()
+        self.items.iter().map(Resolved::entity).collect()
     }
 
     /// The text of tokens `[a, b)` as written in `question`.

@@ -11,7 +11,7 @@ pub enum DbError {
     /// The `db` argument is not a usable path or URL (e.g. the SQLite file does not exist).
     #[error("invalid database: {0}")]
     InvalidDatabase(String),
-    /// A database kind whose backend is not implemented yet (PostgreSQL, MySQL).
+    /// A database kind this server does not support.
     #[error("unsupported database: {0}")]
     Unsupported(String),
     /// The database driver reported an error (message from the driver).

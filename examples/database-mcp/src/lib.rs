@@ -10,8 +10,9 @@
 //! - Resource `database://schema` (`application/json`): the
 //!   [`talk2tables_common::DatabaseSchema`] of the database, read fresh on each request.
 //!
-//! Databases: SQLite (a file path or a `sqlite:` URL). PostgreSQL and MySQL URLs are
-//! recognised and refused with [`DbError::Unsupported`] until their backends land.
+//! Databases: SQLite (a file path or a `sqlite:` URL, opened read-only), PostgreSQL
+//! (`postgres://…`) and MySQL/MariaDB (`mysql://…`, `mariadb://…`), each query in a
+//! `READ ONLY` transaction that is rolled back, under a server-side statement timeout.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), talk2tables_database_mcp::DbError> {
@@ -25,7 +26,9 @@
 mod backend;
 mod collect;
 mod error;
+mod mysql;
 mod options;
+mod postgres;
 pub mod sample;
 mod server;
 mod sqlite;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
+use talk2tables_common::Dialect;
 use talk2tables_database_mcp::{DbOptions, connect, http_router_with_config, sample, serve_stdio};
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +28,8 @@ enum Transport {
 #[derive(Debug, Parser)]
 #[command(name = "talk2tables-database-mcp", version)]
 struct Args {
-    /// SQLite file path or sqlite: URL (postgres:// and mysql:// come later).
+    /// SQLite file path or sqlite: URL, postgres://USER:PASS@HOST:PORT/DB, or
+    /// mysql://USER:PASS@HOST:PORT/DB (MariaDB too). Use a role with SELECT rights only.
     #[arg(long)]
     db: Option<String>,
     /// Transport to serve.
@@ -49,9 +51,11 @@ struct Args {
     /// Per-query timeout in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     timeout_ms: u64,
-    /// Create the sample database at PATH if it does not exist; without --db, exit after.
-    #[arg(long, value_name = "PATH")]
-    init_sample: Option<PathBuf>,
+    /// Create the sample database at PATH (a SQLite file) or in the database at URL
+    /// (postgres:// or mysql://, as a user allowed to create tables) if it does not exist
+    /// yet; without --db, exit after.
+    #[arg(long, value_name = "PATH|URL")]
+    init_sample: Option<String>,
 }
 
 #[tokio::main]
@@ -74,12 +78,18 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    if let Some(path) = &args.init_sample {
-        let created = sample::ensure(path).await.map_err(|e| format!("cannot create the sample database: {e}"))?;
-        if created {
-            tracing::info!(path = %path.display(), "sample database created");
+    if let Some(target) = &args.init_sample {
+        let (created, shown) = if Dialect::from_url(target) == Dialect::Sqlite {
+            let path = PathBuf::from(target);
+            (sample::ensure(&path).await, path.display().to_string())
         } else {
-            tracing::info!(path = %path.display(), "sample database already exists, left unchanged");
+            (sample::ensure_url(target, chrono::Utc::now().date_naive()).await, Dialect::from_url(target).to_string())
+        };
+        let created = created.map_err(|e| format!("cannot create the sample database: {e}"))?;
+        if created {
+            tracing::info!(target = %shown, "sample database created");
+        } else {
+            tracing::info!(target = %shown, "sample database already exists, left unchanged");
         }
     }
     let Some(db) = args.db.clone() else {
@@ -94,7 +104,7 @@ async fn run(args: Args) -> Result<(), String> {
     let options =
         DbOptions { max_rows: args.max_rows, timeout: Duration::from_millis(args.timeout_ms), ..DbOptions::default() };
     let server = connect(&db, options).await.map_err(|e| e.to_string())?;
-    tracing::info!(dialect = %server.dialect(), "database opened read-only");
+    tracing::info!(dialect = %server.dialect(), server = server.server_kind(), "database opened read-only");
 
     match args.transport {
         Transport::Stdio => {

@@ -22,6 +22,8 @@ use rand_chacha::ChaCha8Rng;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{Connection, SqliteConnection};
 
+use talk2tables_common::Dialect;
+
 use crate::DbError;
 
 /// The fixed seed of the sample data.
@@ -157,11 +159,6 @@ const CATEGORY_ITEMS: [(&[&str], i64, i64); 10] = [
 ];
 const ADJECTIVES: [&str; 8] = ["Classic", "Deluxe", "Eco", "Smart", "Ultra", "Compact", "Premium", "Nova"];
 
-struct Product {
-    id: i64,
-    cents: i64,
-}
-
 /// Creates the sample database at `path` for the day `today` (the current month is
 /// `today`'s month). Errors: [`DbError::InvalidDatabase`] if `path` already exists,
 /// [`DbError::Io`] / [`DbError::Database`] when writing fails.
@@ -219,19 +216,65 @@ fn previous_month_start(day: NaiveDate) -> NaiveDate {
     (first - Duration::days(1)).with_day(1).unwrap_or(first)
 }
 
-async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> {
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Delete)
-        .foreign_keys(true);
-    let mut conn = SqliteConnection::connect_with(&options).await?;
+/// One generated customer row (values as stored).
+struct CustomerRow {
+    id: i64,
+    first: &'static str,
+    last: &'static str,
+    email: String,
+    phone: String,
+    address: String,
+    city: &'static str,
+    country: &'static str,
+    created_at: String,
+}
+
+/// One generated product row; `cents` is the price in cents.
+struct ProductRow {
+    id: i64,
+    name: String,
+    description: String,
+    category: &'static str,
+    cents: i64,
+    stock: i64,
+    supplier: &'static str,
+    created_at: String,
+}
+
+/// One generated order with its items `(order_item_id, product_id, quantity, unit cents)`.
+struct OrderRow {
+    id: i64,
+    customer: i64,
+    date: NaiveDate,
+    total_cents: i64,
+    status: &'static str,
+    address: String,
+    items: Vec<(i64, i64, i64, i64)>,
+}
+
+/// The whole sample, generated in memory (deterministic for a given `today`).
+struct SampleData {
+    customers: Vec<CustomerRow>,
+    products: Vec<ProductRow>,
+    orders: Vec<OrderRow>,
+}
+
+impl SampleData {
+    fn summary(&self) -> SampleSummary {
+        SampleSummary {
+            customers: self.customers.len() as u64,
+            products: self.products.len() as u64,
+            orders: self.orders.len() as u64,
+            order_items: self.orders.iter().map(|o| o.items.len() as u64).sum(),
+        }
+    }
+}
+
+fn generate(today: NaiveDate) -> SampleData {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let mut tx = conn.begin().await?;
-    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
 
     // Customers.
-    let mut addresses = Vec::with_capacity(CUSTOMERS as usize);
+    let mut customers = Vec::with_capacity(CUSTOMERS as usize);
     for id in 1..=CUSTOMERS {
         let first = *FIRST_NAMES.choose(&mut rng).unwrap_or(&"Alex");
         let last = *LAST_NAMES.choose(&mut rng).unwrap_or(&"Doe");
@@ -242,32 +285,16 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
         let phone = format!("+1-555-{:04}", rng.random_range(0..10_000));
         let created = today - Duration::days(rng.random_range(60..=900));
         let created_at = timestamp(created, rng.random_range(0..86_400));
-        sqlx::query(
-            "INSERT INTO customers (customer_id, first_name, last_name, email, phone, address, city, country, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(first)
-        .bind(last)
-        .bind(email)
-        .bind(phone)
-        .bind(&address)
-        .bind(city)
-        .bind(country)
-        .bind(created_at)
-        .execute(&mut *tx)
-        .await?;
-        addresses.push(format!("{address}, {city}, {country}"));
+        customers.push(CustomerRow { id, first, last, email, phone, address, city, country, created_at });
     }
 
     // Products: the featured five plus generated ones (ids 1.., never clashing with them).
-    let mut products: Vec<Product> = Vec::new();
+    let mut products: Vec<ProductRow> = Vec::new();
     let mut next_id = 1_i64;
     for (cat_index, category) in CATEGORIES.iter().enumerate() {
         let featured: Vec<_> = FEATURED_PRODUCTS.iter().filter(|p| p.2 == *category).collect();
         for (id, name, _, cents) in &featured {
-            insert_product(&mut tx, &mut rng, *id, name, category, *cents, today).await?;
-            products.push(Product { id: *id, cents: *cents });
+            products.push(product_row(&mut rng, *id, name, category, *cents, today));
         }
         let (nouns, low, high) = CATEGORY_ITEMS[cat_index];
         for noun in nouns.iter().take(PRODUCTS_PER_CATEGORY - featured.len()) {
@@ -277,8 +304,7 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
             let adjective = *ADJECTIVES.choose(&mut rng).unwrap_or(&"Classic");
             let name = format!("{adjective} {noun}");
             let cents = rng.random_range(low..=high) / 25 * 25 + 24;
-            insert_product(&mut tx, &mut rng, next_id, &name, category, cents, today).await?;
-            products.push(Product { id: next_id, cents });
+            products.push(product_row(&mut rng, next_id, &name, category, cents, today));
             next_id += 1;
         }
     }
@@ -290,6 +316,7 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
     let featured_index: Vec<usize> =
         FEATURED_PRODUCTS.iter().filter_map(|f| products.iter().position(|p| p.id == f.0)).collect();
     let mut item_id = 1_i64;
+    let mut orders = Vec::with_capacity(ORDERS as usize);
     for order_id in 1..=ORDERS {
         let date = if order_id <= ORDERS_PER_RECENT_MONTH {
             let days = (today - month_start).num_days();
@@ -315,7 +342,10 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
             }
         };
         let customer = rng.random_range(1..=CUSTOMERS);
-        let address = addresses.get((customer - 1) as usize).cloned().unwrap_or_default();
+        let address = customers
+            .get((customer - 1) as usize)
+            .map(|c| format!("{}, {}, {}", c.address, c.city, c.country))
+            .unwrap_or_default();
 
         let mut chosen: Vec<usize> = Vec::new();
         if order_id <= ORDERS_PER_RECENT_MONTH && !featured_index.is_empty() {
@@ -336,71 +366,328 @@ async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> 
             // Occasional 10 % discount, kept in whole cents.
             let unit_cents = if rng.random_bool(0.1) { product.cents * 9 / 10 } else { product.cents };
             total_cents += quantity * unit_cents;
-            items.push((product.id, quantity, unit_cents));
+            items.push((item_id, product.id, quantity, unit_cents));
+            item_id += 1;
         }
+        orders.push(OrderRow { id: order_id, customer, date, total_cents, status, address, items });
+    }
+    SampleData { customers, products, orders }
+}
+
+fn product_row(
+    rng: &mut ChaCha8Rng,
+    id: i64,
+    name: &str,
+    category: &'static str,
+    cents: i64,
+    today: NaiveDate,
+) -> ProductRow {
+    let supplier = *SUPPLIERS.choose(rng).unwrap_or(&SUPPLIERS[0]);
+    let created = today - Duration::days(rng.random_range(560..=1000));
+    let created_at = timestamp(created, rng.random_range(0..86_400));
+    ProductRow {
+        id,
+        name: name.to_string(),
+        description: format!("{name} from our {category} range"),
+        category,
+        cents,
+        stock: rng.random_range(0..=500_i64),
+        supplier,
+        created_at,
+    }
+}
+
+async fn write(path: &Path, today: NaiveDate) -> Result<SampleSummary, DbError> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Delete)
+        .foreign_keys(true);
+    let mut conn = SqliteConnection::connect_with(&options).await?;
+    let data = generate(today);
+    let mut tx = conn.begin().await?;
+    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+    for c in &data.customers {
+        sqlx::query(
+            "INSERT INTO customers (customer_id, first_name, last_name, email, phone, address, city, country, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id)
+        .bind(c.first)
+        .bind(c.last)
+        .bind(&c.email)
+        .bind(&c.phone)
+        .bind(&c.address)
+        .bind(c.city)
+        .bind(c.country)
+        .bind(&c.created_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for p in &data.products {
+        sqlx::query(
+            "INSERT INTO products (product_id, name, description, category, price, stock_quantity, supplier, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(p.id)
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(p.category)
+        .bind(cents_to_real(p.cents))
+        .bind(p.stock)
+        .bind(p.supplier)
+        .bind(&p.created_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for o in &data.orders {
         sqlx::query(
             "INSERT INTO orders (order_id, customer_id, order_date, total_amount, status, shipping_address) \
              VALUES (?, ?, ?, ?, ?, ?)",
         )
-        .bind(order_id)
-        .bind(customer)
-        .bind(date.format("%Y-%m-%d").to_string())
-        .bind(cents_to_real(total_cents))
-        .bind(status)
-        .bind(address)
+        .bind(o.id)
+        .bind(o.customer)
+        .bind(o.date.format("%Y-%m-%d").to_string())
+        .bind(cents_to_real(o.total_cents))
+        .bind(o.status)
+        .bind(&o.address)
         .execute(&mut *tx)
         .await?;
-        for (product_id, quantity, unit_cents) in items {
+        for (item_id, product_id, quantity, unit_cents) in &o.items {
             sqlx::query(
                 "INSERT INTO order_items (order_item_id, order_id, product_id, quantity, unit_price) \
                  VALUES (?, ?, ?, ?, ?)",
             )
             .bind(item_id)
-            .bind(order_id)
+            .bind(o.id)
             .bind(product_id)
             .bind(quantity)
-            .bind(cents_to_real(unit_cents))
+            .bind(cents_to_real(*unit_cents))
             .execute(&mut *tx)
             .await?;
-            item_id += 1;
         }
     }
     tx.commit().await?;
-    let summary = SampleSummary {
-        customers: CUSTOMERS as u64,
-        products: products.len() as u64,
-        orders: ORDERS as u64,
-        order_items: (item_id - 1) as u64,
-    };
     conn.close().await?;
-    Ok(summary)
+    Ok(data.summary())
 }
 
-async fn insert_product(
-    conn: &mut SqliteConnection,
-    rng: &mut ChaCha8Rng,
-    id: i64,
-    name: &str,
-    category: &str,
-    cents: i64,
-    today: NaiveDate,
-) -> Result<(), DbError> {
-    let supplier = *SUPPLIERS.choose(rng).unwrap_or(&SUPPLIERS[0]);
-    let created = today - Duration::days(rng.random_range(560..=1000));
-    let created_at = timestamp(created, rng.random_range(0..86_400));
-    sqlx::query(
-        "INSERT INTO products (product_id, name, description, category, price, stock_quantity, supplier, \
-         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+/// The sample tables for a server database: dates as `DATE`/`TIMESTAMP`, money as
+/// exact decimals (so `SUM(quantity * unit_price)` is exact and `ROUND` works).
+fn server_schema(dialect: Dialect) -> Vec<String> {
+    let (text, stamp, ddl_tail) = match dialect {
+        Dialect::Mysql => ("VARCHAR(255)", "DATETIME", " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"),
+        _ => ("TEXT", "TIMESTAMP", ""),
+    };
+    let customers = format!(
+        "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, first_name {text} NOT NULL, \
+         last_name {text} NOT NULL, email {text} NOT NULL UNIQUE, phone {text}, address {text}, city {text}, \
+         country {text}, created_at {stamp} NOT NULL){ddl_tail}"
+    );
+    let products = format!(
+        "CREATE TABLE products (product_id INTEGER PRIMARY KEY, name {text} NOT NULL, description {text}, \
+         category {text} NOT NULL, price DECIMAL(10, 2) NOT NULL, stock_quantity INTEGER NOT NULL, \
+         supplier {text}, created_at {stamp} NOT NULL){ddl_tail}"
+    );
+    let orders = format!(
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, \
+         order_date DATE NOT NULL, total_amount DECIMAL(12, 2) NOT NULL, \
+         status {text} NOT NULL CHECK (status IN ('pending', 'shipped', 'delivered', 'cancelled')), \
+         shipping_address {text}, FOREIGN KEY (customer_id) REFERENCES customers(customer_id)){ddl_tail}"
+    );
+    let items = format!(
+        "CREATE TABLE order_items (order_item_id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, \
+         product_id INTEGER NOT NULL, quantity INTEGER NOT NULL CHECK (quantity > 0), \
+         unit_price DECIMAL(10, 2) NOT NULL, FOREIGN KEY (order_id) REFERENCES orders(order_id), \
+         FOREIGN KEY (product_id) REFERENCES products(product_id)){ddl_tail}"
+    );
+    let mut out = vec![customers, products, orders, items];
+    out.extend(
+        [
+            "CREATE INDEX idx_orders_customer ON orders(customer_id)",
+            "CREATE INDEX idx_orders_date ON orders(order_date)",
+            "CREATE INDEX idx_items_order ON order_items(order_id)",
+            "CREATE INDEX idx_items_product ON order_items(product_id)",
+        ]
+        .map(String::from),
+    );
+    out
+}
+
+/// A SQL string literal for our own generated values (quotes doubled; backslashes
+/// doubled for MySQL).
+fn lit(dialect: Dialect, value: &str) -> String {
+    let mut v = value.replace('\'', "''");
+    if dialect == Dialect::Mysql {
+        v = v.replace('\\', "\\\\");
+    }
+    format!("'{v}'")
+}
+
+fn money(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// `INSERT INTO table (columns) VALUES …` statements of at most 500 rows each.
+fn batched_inserts(table: &str, columns: &str, rows: Vec<String>) -> Vec<String> {
+    rows.chunks(500).map(|chunk| format!("INSERT INTO {table} ({columns}) VALUES {}", chunk.join(", "))).collect()
+}
+
+/// Creates the sample tables and rows in the PostgreSQL or MySQL/MariaDB database at
+/// `url` (the URL's user must be allowed to create tables), for the day `today`, unless
+/// a table named `orders` already exists there. Returns whether it created them.
+///
+/// The data are exactly those of [`create`] for the same day; `order_date` is a `DATE`,
+/// `created_at` a `TIMESTAMP`/`DATETIME`, money columns `DECIMAL`. Errors:
+/// [`DbError::InvalidDatabase`] for a SQLite path or a malformed URL,
+/// [`DbError::Database`] when the server refuses (message from the server),
+/// [`DbError::Timeout`] when it cannot be reached within a few seconds.
+pub async fn ensure_url(url: &str, today: NaiveDate) -> Result<bool, DbError> {
+    let dialect = Dialect::from_url(url);
+    let data = generate(today);
+    let mut statements = server_schema(dialect);
+    let rows = data
+        .customers
+        .iter()
+        .map(|c| {
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, {})",
+                c.id,
+                lit(dialect, c.first),
+                lit(dialect, c.last),
+                lit(dialect, &c.email),
+                lit(dialect, &c.phone),
+                lit(dialect, &c.address),
+                lit(dialect, c.city),
+                lit(dialect, c.country),
+                lit(dialect, &c.created_at)
+            )
+        })
+        .collect();
+    statements.extend(batched_inserts(
+        "customers",
+        "customer_id, first_name, last_name, email, phone, address, city, country, created_at",
+        rows,
+    ));
+    let rows = data
+        .products
+        .iter()
+        .map(|p| {
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {})",
+                p.id,
+                lit(dialect, &p.name),
+                lit(dialect, &p.description),
+                lit(dialect, p.category),
+                money(p.cents),
+                p.stock,
+                lit(dialect, p.supplier),
+                lit(dialect, &p.created_at)
+            )
+        })
+        .collect();
+    statements.extend(batched_inserts(
+        "products",
+        "product_id, name, description, category, price, stock_quantity, supplier, created_at",
+        rows,
+    ));
+    let rows = data
+        .orders
+        .iter()
+        .map(|o| {
+            format!(
+                "({}, {}, {}, {}, {}, {})",
+                o.id,
+                o.customer,
+                lit(dialect, &o.date.format("%Y-%m-%d").to_string()),
+                money(o.total_cents),
+                lit(dialect, o.status),
+                lit(dialect, &o.address)
+            )
+        })
+        .collect();
+    statements.extend(batched_inserts(
+        "orders",
+        "order_id, customer_id, order_date, total_amount, status, shipping_address",
+        rows,
+    ));
+    let rows = data
+        .orders
+        .iter()
+        .flat_map(|o| {
+            o.items.iter().map(move |(item, product, quantity, cents)| {
+                format!("({item}, {}, {product}, {quantity}, {})", o.id, money(*cents))
+            })
+        })
+        .collect();
+    statements.extend(batched_inserts(
+        "order_items",
+        "order_item_id, order_id, product_id, quantity, unit_price",
+        rows,
+    ));
+    let timeout = std::time::Duration::from_secs(60);
+    let run = async {
+        match dialect {
+            Dialect::Postgresql => load_postgres(url, &statements).await,
+            Dialect::Mysql => load_mysql(url, &statements).await,
+            Dialect::Sqlite => Err(DbError::InvalidDatabase("ensure_url takes a PostgreSQL or MySQL URL".into())),
+        }
+    };
+    tokio::time::timeout(timeout, run).await.map_err(|_| DbError::Timeout(timeout))?
+}
+
+fn connect_error(e: sqlx::Error) -> DbError {
+    DbError::Database(crate::error::driver_message(&e))
+}
+
+async fn load_postgres(url: &str, statements: &[String]) -> Result<bool, DbError> {
+    use sqlx::postgres::{PgConnectOptions, PgConnection};
+    let options: PgConnectOptions =
+        url.parse().map_err(|_| DbError::InvalidDatabase("the PostgreSQL URL could not be parsed".into()))?;
+    let mut conn = tokio::time::timeout(crate::postgres::CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| DbError::Timeout(crate::postgres::CONNECT_TIMEOUT))?
+        .map_err(connect_error)?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('orders')::text").fetch_one(&mut conn).await?;
+    if exists.is_some() {
+        conn.close().await?;
+        return Ok(false);
+    }
+    let mut tx = conn.begin().await?;
+    for s in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone())).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(true)
+}
+
+async fn load_mysql(url: &str, statements: &[String]) -> Result<bool, DbError> {
+    use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+    let url = match url.trim().strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => url.trim().to_string(),
+    };
+    let options: MySqlConnectOptions =
+        url.parse().map_err(|_| DbError::InvalidDatabase("the MySQL URL could not be parsed".into()))?;
+    let mut conn = tokio::time::timeout(crate::postgres::CONNECT_TIMEOUT, MySqlConnection::connect_with(&options))
+        .await
+        .map_err(|_| DbError::Timeout(crate::postgres::CONNECT_TIMEOUT))?
+        .map_err(connect_error)?;
+    let exists: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orders'",
     )
-    .bind(id)
-    .bind(name)
-    .bind(format!("{name} from our {category} range"))
-    .bind(category)
-    .bind(cents_to_real(cents))
-    .bind(rng.random_range(0..=500_i64))
-    .bind(supplier)
-    .bind(created_at)
-    .execute(conn)
+    .fetch_one(&mut conn)
     .await?;
-    Ok(())
+    if exists > 0 {
+        conn.close().await?;
+        return Ok(false);
+    }
+    let mut tx = conn.begin().await?;
+    for s in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone())).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(true)
 }

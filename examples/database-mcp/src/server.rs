@@ -58,10 +58,12 @@ impl std::fmt::Debug for DatabaseServer {
 /// Opens `db` read-only and builds the server.
 ///
 /// `db`: a SQLite file path or `sqlite:` URL (the file must exist; create the sample
-/// with [`crate::sample::ensure`]). `postgres://` and `mysql://` URLs return
-/// [`DbError::Unsupported`] for now. Errors: [`DbError::InvalidDatabase`] for a missing
-/// or non-SQLite file, [`DbError::Timeout`] when opening takes longer than
-/// `options.timeout`.
+/// with [`crate::sample::ensure`]), or a `postgres://`, `mysql://` or `mariadb://` URL
+/// (create the sample with [`crate::sample::ensure_url`]). Connect as a role with
+/// SELECT rights only. Errors: [`DbError::InvalidDatabase`] for a missing or
+/// non-SQLite file or a malformed URL, [`DbError::Database`] when a server refuses the
+/// connection, [`DbError::Timeout`] when opening takes too long (a dead port fails
+/// within 5 s).
 pub async fn connect(db: &str, options: DbOptions) -> Result<DatabaseServer, DbError> {
     let backend = Backend::connect(db, &options).await?;
     Ok(DatabaseServer { inner: Arc::new(Inner { backend, options }), tool_router: DatabaseServer::tool_router() })
@@ -71,6 +73,12 @@ impl DatabaseServer {
     /// The SQL dialect of the database.
     pub fn dialect(&self) -> Dialect {
         self.inner.backend.dialect()
+    }
+
+    /// The database product behind the server: `sqlite`, `postgresql`, `mysql` or
+    /// `mariadb` (detected on connect).
+    pub fn server_kind(&self) -> &'static str {
+        self.inner.backend.server_kind()
     }
 
     /// The limits in force.

@@ -4,6 +4,11 @@
 //! Every connection is opened with `SQLITE_OPEN_READONLY` (`mode=ro`) and
 //! `PRAGMA query_only = ON`; extension loading stays disabled (sqlx never enables the
 //! SQL `load_extension()` function unless extensions are configured, and none are).
+//! After connecting, the connection's attached-database limit is set to 0 (so `ATTACH`
+//! and `VACUUM INTO`, which attaches its target, fail) and an authorizer allows only
+//! reading: `SELECT`, column reads, function calls, recursive CTEs and pragmas without
+//! a value; every write, `ATTACH`/`DETACH`, DDL, transaction and pragma assignment is
+//! denied by SQLite itself.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -55,6 +60,13 @@ impl SqliteBackend {
             .max_connections(4)
             .min_connections(0)
             .acquire_timeout(options.timeout)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    let mut handle = conn.lock_handle().await?;
+                    lock_down(handle.as_raw_handle().as_ptr().cast());
+                    Ok(())
+                })
+            })
             .connect_lazy_with(connect);
         let backend = SqliteBackend { pool };
         // Validate now: a non-SQLite file fails here with "file is not a database".
@@ -107,6 +119,66 @@ impl SqliteBackend {
         let mut conn = self.pool.acquire().await?;
         conn.lock_handle().await?.set_progress_handler(PROGRESS_OPS, move || Instant::now() < deadline);
         Ok(conn)
+    }
+}
+
+mod ffi {
+    use std::ffi::{c_char, c_int, c_void};
+
+    /// Authorizer callback type of `sqlite3_set_authorizer`.
+    pub(super) type Authorizer =
+        unsafe extern "C" fn(*mut c_void, c_int, *const c_char, *const c_char, *const c_char, *const c_char) -> c_int;
+
+    // Provided by the SQLite library sqlx links (libsqlite3-sys, bundled).
+    unsafe extern "C" {
+        pub(super) fn sqlite3_limit(db: *mut c_void, id: c_int, new_value: c_int) -> c_int;
+        pub(super) fn sqlite3_set_authorizer(db: *mut c_void, callback: Option<Authorizer>, arg: *mut c_void) -> c_int;
+    }
+
+    pub(super) const SQLITE_LIMIT_ATTACHED: c_int = 7;
+    pub(super) const SQLITE_OK: c_int = 0;
+    pub(super) const SQLITE_DENY: c_int = 1;
+    pub(super) const SQLITE_PRAGMA: c_int = 19;
+    pub(super) const SQLITE_READ: c_int = 20;
+    pub(super) const SQLITE_SELECT: c_int = 21;
+    pub(super) const SQLITE_FUNCTION: c_int = 31;
+    pub(super) const SQLITE_RECURSIVE: c_int = 33;
+}
+
+/// The authorizer: reading is allowed, everything else denied (see the module docs).
+unsafe extern "C" fn read_only_authorizer(
+    _arg: *mut std::ffi::c_void,
+    action: std::ffi::c_int,
+    arg1: *const std::ffi::c_char,
+    arg2: *const std::ffi::c_char,
+    _database: *const std::ffi::c_char,
+    _trigger: *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    match action {
+        ffi::SQLITE_SELECT | ffi::SQLITE_READ | ffi::SQLITE_FUNCTION | ffi::SQLITE_RECURSIVE => ffi::SQLITE_OK,
+        // `PRAGMA name` reads; `PRAGMA name = value` / `PRAGMA name(value)` writes.
+        // The introspection pragmas take an object name, not a value.
+        ffi::SQLITE_PRAGMA if arg2.is_null() => ffi::SQLITE_OK,
+        ffi::SQLITE_PRAGMA if !arg1.is_null() => {
+            // SAFETY: SQLite passes a NUL-terminated pragma name valid for this call.
+            let name = unsafe { std::ffi::CStr::from_ptr(arg1) }.to_bytes().to_ascii_lowercase();
+            let reading =
+                [&b"table_info"[..], b"table_xinfo", b"foreign_key_list", b"index_list", b"index_info", b"index_xinfo"];
+            if reading.contains(&name.as_slice()) { ffi::SQLITE_OK } else { ffi::SQLITE_DENY }
+        }
+        _ => ffi::SQLITE_DENY,
+    }
+}
+
+/// Denies ATTACH (limit 0) and every non-reading action (authorizer) on `db`, a live
+/// `sqlite3*` owned by the connection being set up.
+fn lock_down(db: *mut std::ffi::c_void) {
+    // SAFETY: `db` is the open handle of the connection sqlx just created, used on this
+    // thread while the connection is locked; the callback is a plain function with no
+    // captured state.
+    unsafe {
+        ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_ATTACHED, 0);
+        ffi::sqlite3_set_authorizer(db, Some(read_only_authorizer), std::ptr::null_mut());
     }
 }
 
@@ -296,11 +368,24 @@ mod read_only_tests {
         crate::sample::create(&path, date).await.expect("sample");
         let opts = DbOptions::default();
         let db = SqliteBackend::open(path.to_str().expect("utf-8"), &opts).await.expect("open");
-        for sql in ["DELETE FROM orders", "CREATE TABLE x (a)", "PRAGMA query_only = OFF; DELETE FROM orders"] {
-            let _ = db.execute(sql, &opts).await;
+        let attached = dir.path().join("attached.db");
+        let vacuumed = dir.path().join("vacuumed.db");
+        for sql in [
+            "DELETE FROM orders".to_string(),
+            "CREATE TABLE x (a)".to_string(),
+            "PRAGMA query_only = OFF; DELETE FROM orders".to_string(),
+            format!("ATTACH DATABASE '{}' AS a", attached.display()),
+            format!("VACUUM INTO '{}'", vacuumed.display()),
+            "PRAGMA writable_schema = 1".to_string(),
+        ] {
+            let err = db.execute(&sql, &opts).await.expect_err("refused by the connection");
+            assert!(matches!(err, QueryError::Failed(_)), "{sql}: {err}");
         }
+        assert!(!attached.exists() && !vacuumed.exists(), "no file may be created");
+        let out = db.execute("SELECT query_only FROM pragma_query_only", &opts).await.expect("pragma read");
+        assert_eq!(out.rows[0][0], serde_json::json!(1));
         let err = db.execute("DELETE FROM orders", &opts).await.expect_err("write must fail");
-        assert!(matches!(err, QueryError::Failed(ref m) if m.contains("readonly") || m.contains("read-only")), "{err}");
+        assert!(matches!(err, QueryError::Failed(ref m) if m.contains("not authorized")), "{err}");
         let out = db.execute("SELECT count(*) FROM orders", &opts).await.expect("count");
         assert_eq!(out.rows[0][0], serde_json::json!(2000));
         let out = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'x'", &opts).await.expect("count");

@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use talk2tables::{ChatRequest, Config, Engine, Mode};
 
+use crate::compat::ServerUrls;
+
 /// Talk 2 Tables: ask a database questions in plain language.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -70,10 +72,10 @@ impl From<ModeArg> for Mode {
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, talk2tables::Error> {
-    let engine = start_engine(&args).await?;
+    let (engine, server_urls) = start_engine(&args).await?;
     let code = match args.command {
         None | Some(Command::Serve) => {
-            crate::http::serve(engine.clone(), &args.host, args.port).await?;
+            crate::http::serve(engine.clone(), server_urls, &args.host, args.port).await?;
             ExitCode::SUCCESS
         }
         Some(Command::Ask { question, mode, json }) => {
@@ -92,17 +94,22 @@ pub async fn run(args: Args) -> Result<ExitCode, talk2tables::Error> {
     Ok(code)
 }
 
-async fn start_engine(args: &Args) -> Result<Engine, talk2tables::Error> {
-    if let Some(path) = &args.config {
-        return Engine::from_config(Config::load(path)?).await;
-    }
-    let configured = ["MCP_CONFIG_PATH", "MCP_SERVER_URL"].iter().any(|v| std::env::var_os(v).is_some());
-    if configured {
-        Engine::from_config(Config::from_env()?).await
+/// The engine, and where its servers live (empty for the embedded default).
+async fn start_engine(args: &Args) -> Result<(Engine, ServerUrls), talk2tables::Error> {
+    let config = if let Some(path) = &args.config {
+        Config::load(path)?
+    } else if ["MCP_CONFIG_PATH", "MCP_SERVER_URL"].iter().any(|v| std::env::var_os(v).is_some()) {
+        Config::from_env()?
     } else {
         tracing::info!(data_dir = %args.data_dir.display(), "no configuration: running the embedded default");
-        Engine::embedded(&args.data_dir).await
-    }
+        return Ok((Engine::embedded(&args.data_dir).await?, ServerUrls::new()));
+    };
+    let urls = config
+        .servers
+        .iter()
+        .map(|s| (s.server_id.clone(), s.url.clone().unwrap_or_else(|| s.command.join(" "))))
+        .collect();
+    Ok((Engine::from_config(config).await?, urls))
 }
 
 fn print_response(response: &talk2tables::ChatResponse) {

@@ -12,9 +12,12 @@ use talk2tables::{ChatRequest, ChatResponse, Engine, Error, ErrorKind, Mode};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-/// Builds the router for `engine`.
-pub fn router(engine: Engine) -> Router {
-    Router::new()
+/// Builds the router for `engine`: the §3 API, the chatbot's §3b API
+/// ([`crate::compat`]), the chat page ([`crate::web`]), with CORS from `ALLOWED_ORIGINS`.
+/// `server_urls` names where each MCP server lives (for `GET /mcp/status`).
+pub fn router(engine: Engine, server_urls: crate::compat::ServerUrls) -> Router {
+    let cors = crate::compat::cors_layer(std::env::var("ALLOWED_ORIGINS").ok().as_deref());
+    let api = Router::new()
         .route("/", get(root))
         .route("/api/chat", post(chat))
         .route("/api/chat/stream", post(chat_stream))
@@ -24,7 +27,10 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/health/ready", get(ready))
         .route("/api/metrics", get(metrics))
         .route("/api/metrics/prometheus", get(prometheus))
-        .with_state(engine)
+        .with_state(engine.clone());
+    api.merge(crate::compat::router(engine, server_urls))
+        .merge(crate::web::router())
+        .layer(cors)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
@@ -42,7 +48,7 @@ fn request_span(req: &Request<axum::body::Body>) -> tracing::Span {
 
 /// Serves until ctrl-c / SIGTERM. Prints `listening on http://HOST:PORT` to stderr once
 /// bound (with the real port when `port` is 0).
-pub async fn serve(engine: Engine, host: &str, port: u16) -> Result<(), Error> {
+pub async fn serve(engine: Engine, server_urls: crate::compat::ServerUrls, host: &str, port: u16) -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
         .map_err(|e| Error::new(ErrorKind::ConfigError, format!("cannot listen on {host}:{port}: {e}")))?;
@@ -52,7 +58,7 @@ pub async fn serve(engine: Engine, host: &str, port: u16) -> Result<(), Error> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(engine))
+    axum::serve(listener, router(engine, server_urls))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::new(ErrorKind::Internal, format!("server error: {e}")))
@@ -73,7 +79,12 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-async fn root(State(engine): State<Engine>) -> Json<serde_json::Value> {
+/// `GET /`: the chat page for browsers (`Accept: text/html`), else
+/// `{service, version, multi_mcp_enabled, status}`.
+async fn root(State(engine): State<Engine>, headers: axum::http::HeaderMap) -> Response {
+    if crate::web::wants_html(&headers) {
+        return crate::web::page();
+    }
     let ready = engine.readiness().is_ready();
     Json(json!({
         "service": "Talk 2 Tables",
@@ -81,6 +92,7 @@ async fn root(State(engine): State<Engine>) -> Json<serde_json::Value> {
         "multi_mcp_enabled": engine.multi_mcp_enabled(),
         "status": if ready { "running" } else { "degraded" },
     }))
+    .into_response()
 }
 
 async fn chat(State(engine): State<Engine>, body: Result<Json<ChatRequest>, JsonRejection>) -> Response {
@@ -157,8 +169,10 @@ async fn modes(State(engine): State<Engine>) -> Json<talk2tables::status::ModesI
     Json(engine.modes())
 }
 
-async fn health(State(engine): State<Engine>) -> Json<talk2tables::status::Health> {
-    Json(engine.health().await)
+/// `GET /api/health`, written through [`crate::compat::health_value`] (the core's
+/// `Health` does not serialise in-process servers).
+async fn health(State(engine): State<Engine>) -> Json<serde_json::Value> {
+    Json(crate::compat::health_value(&engine.health().await))
 }
 
 async fn live() -> Json<serde_json::Value> {

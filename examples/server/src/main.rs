@@ -6,7 +6,9 @@
 //! MCP servers the configuration names.
 
 mod cli;
+mod compat;
 mod http;
+mod web;
 
 use std::process::ExitCode;
 
