@@ -37,16 +37,20 @@ async def measure():
     for _ in range(modes_calls):
         engine.modes()
     modes_us = (time.perf_counter_ns() - t) / 1e3 / modes_calls
-    t = time.perf_counter_ns()
+    each = []
     for i in range(chat_calls):
+        t = time.perf_counter_ns()
         await chat(questions[i % len(questions)])
-    chat_us = (time.perf_counter_ns() - t) / 1e3 / chat_calls
+        each.append((time.perf_counter_ns() - t) / 1e3)
+    each.sort()
+    chat_us = each[(len(each) + 1) // 2 - 1]
+    chat_mean_us = sum(each) / len(each)
     close = getattr(engine, "close", None)
     if close is not None:
         closed = close()
         if asyncio.iscoroutine(closed):
             await closed
-    return {"modes_us": modes_us, "chat_us": chat_us}
+    return {"modes_us": modes_us, "chat_us": chat_us, "chat_mean_us": chat_mean_us}
 
 
 try:

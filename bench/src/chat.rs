@@ -59,6 +59,22 @@ impl Api {
         })
     }
 
+    /// `GET /api/health/live` (the cheapest route: one HTTP round trip, no engine work).
+    ///
+    /// Errors: transport failure or a non-200 answer.
+    pub async fn live(&self) -> BenchResult<()> {
+        let resp = self
+            .client
+            .get(format!("{}/api/health/live", self.base))
+            .send()
+            .await
+            .map_err(|e| format!("GET /api/health/live: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("GET /api/health/live: HTTP {}", resp.status()));
+        }
+        resp.bytes().await.map(|_| ()).map_err(|e| format!("GET /api/health/live: {e}"))
+    }
+
     /// `GET /api/metrics/prometheus` as text.
     ///
     /// Errors: transport failure or a non-200 answer.

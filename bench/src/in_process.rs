@@ -25,8 +25,10 @@ pub struct CallCost {
     pub language: String,
     /// Mean of `engine.modes()` (a cheap synchronous call).
     pub modes_us: Option<f64>,
-    /// Mean of `engine.chat(question)` on a warm engine, sequential.
+    /// Median of `engine.chat(question)` on a warm engine, sequential, each call timed.
     pub chat_us: Option<f64>,
+    /// Mean of the same calls.
+    pub chat_mean_us: Option<f64>,
     /// Why there are no figures (binding not built, script failed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -34,7 +36,7 @@ pub struct CallCost {
 
 impl CallCost {
     fn missing(language: &str, note: String) -> CallCost {
-        CallCost { language: language.into(), modes_us: None, chat_us: None, note: Some(note) }
+        CallCost { language: language.into(), modes_us: None, chat_us: None, chat_mean_us: None, note: Some(note) }
     }
 }
 
@@ -65,17 +67,25 @@ pub async fn rust(plan: &Plan<'_>) -> BenchResult<CallCost> {
     }
     let modes_us = t.elapsed().as_secs_f64() * 1e6 / plan.modes_calls.max(1) as f64;
     std::hint::black_box(available);
-    let t = Instant::now();
+    let mut each = Vec::with_capacity(plan.chat_calls);
     for i in 0..plan.chat_calls {
         let q = &plan.questions[i % plan.questions.len()];
+        let t = Instant::now();
         let response = engine.chat(ChatRequest::new(q.clone())).await;
+        each.push(t.elapsed());
         if !response.success {
             return Err(format!("Rust chat {q:?} failed"));
         }
     }
-    let chat_us = t.elapsed().as_secs_f64() * 1e6 / plan.chat_calls.max(1) as f64;
+    let stats = crate::load::summarise(1, each, Vec::new(), Duration::from_secs(1));
     engine.close().await;
-    Ok(CallCost { language: "rust".into(), modes_us: Some(modes_us), chat_us: Some(chat_us), note: None })
+    Ok(CallCost {
+        language: "rust".into(),
+        modes_us: Some(modes_us),
+        chat_us: Some(stats.p50_ms * 1000.0),
+        chat_mean_us: Some(stats.mean_ms * 1000.0),
+        note: None,
+    })
 }
 
 /// Node: `node/lib` with the addon at `addon` (copied to a `.node` file and loaded
@@ -132,6 +142,7 @@ async fn run_script(language: &str, mut cmd: Command, plan: &Plan<'_>, data_dir:
             language: language.into(),
             modes_us: v["modes_us"].as_f64(),
             chat_us: v["chat_us"].as_f64(),
+            chat_mean_us: v["chat_mean_us"].as_f64(),
             note: None,
         },
         Ok(v) => CallCost::missing(language, v["error"].as_str().unwrap_or("failed").to_string()),

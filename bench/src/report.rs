@@ -57,6 +57,9 @@ pub fn table(r: &Results) -> String {
             stats_row(&mut latency, &t.name, "POST /api/chat", c, ratio);
         }
     }
+    for t in &r.topologies {
+        stats_row(&mut latency, &t.name, "GET /api/health/live (HTTP hop)", &t.http_hop, None);
+    }
     out.push_str(&format!("Latency (fixed {} requests per row)\n{latency}\n\n", r.settings.requests));
 
     let mut cache = Table::new();
@@ -108,8 +111,9 @@ pub fn table(r: &Results) -> String {
         "language",
         "modes() µs",
         "over Rust µs",
-        "chat() µs",
+        "chat() p50 µs",
         "over Rust µs",
+        "chat() mean µs",
         "note",
     ]);
     for c in &r.calls {
@@ -120,6 +124,7 @@ pub fn table(r: &Results) -> String {
             over(c.modes_us, rust.and_then(|r| r.modes_us)),
             opt(c.chat_us, 1),
             over(c.chat_us, rust.and_then(|r| r.chat_us)),
+            opt(c.chat_mean_us, 1),
             c.note.clone().unwrap_or_default(),
         ]);
     }

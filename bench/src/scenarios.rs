@@ -99,6 +99,8 @@ pub struct Topology {
     pub chat: Vec<Stats>,
     /// chat ÷ baseline (p50 and mean) at each concurrency.
     pub ratio: Vec<Ratio>,
+    /// `GET /api/health/live` at concurrency 1: the HTTP hop to the server alone.
+    pub http_hop: Stats,
     /// Server memory.
     pub memory: MemoryFigures,
 }
@@ -356,6 +358,12 @@ async fn topology(
     let warm = run_chat(4, WARMUP).await;
     check(&warm, "chat warm-up")?;
     check(&run_floor(4, WARMUP).await, "floor warm-up")?;
+    let hop_api = api.clone();
+    let http_hop = load::run(1, args.requests, move |_| {
+        let api = hop_api.clone();
+        async move { api.live().await }
+    })
+    .await;
     let idle = srv.memory()?;
     let top = args.concurrency.iter().copied().max().unwrap_or(1);
     let mut baseline = Vec::new();
@@ -389,6 +397,7 @@ async fn topology(
         baseline,
         chat,
         ratio,
+        http_hop,
         memory: MemoryFigures {
             idle,
             under_load_rss_kib: under_load,
