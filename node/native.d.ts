@@ -9,6 +9,15 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The events of one question in flight. */
+export declare class NativeChatStream {
+  /**
+   * The next event (`{event: "progress" | "response", data}`), or `null` after the
+   * response.
+   */
+  next(): Promise<any | null>
+}
+
 /**
  * A connected engine. Created only by the async factories; every method takes `&self`
  * (the core engine is an `Arc` inside), so concurrent calls are fine.
@@ -43,6 +52,12 @@ export declare class NativeEngine {
    */
   chat(request: any): Promise<any>
   /**
+   * Starts answering one request (same shape as [`NativeEngine::chat`]) and resolves
+   * to a [`NativeChatStream`] of its progress events and then its envelope. A request
+   * of the wrong shape gives a stream with only the `INVALID_REQUEST` envelope.
+   */
+  chatStream(request: any): Promise<NativeChatStream>
+  /**
    * Answers one request like [`NativeEngine::chat`] and resolves to its `data` part
    * (`{sql_query, results, resolved_entities, explanation, recovery_performed,
    * metadata}`); rejects with `[CODE] message` when the envelope is a failure.
@@ -62,6 +77,11 @@ export declare class NativeEngine {
    * `mcp_connection_status`, `uptime_seconds`.
    */
   metrics(): any
+  /**
+   * `GET /api/metrics/prometheus`: every metric in the Prometheus text exposition
+   * format (names start with `talk2tables_`).
+   */
+  prometheus(): string
   /** Whether multi-server mode is enabled by configuration (`ENABLE_MULTI_MCP`). */
   get multiMcpEnabled(): boolean
   /** Disconnects every server; afterwards questions get `MCP_UNAVAILABLE`. */

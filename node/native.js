@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeChatStream = nativeBinding.NativeChatStream
 module.exports.NativeEngine = nativeBinding.NativeEngine
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.failureEnvelope = nativeBinding.failureEnvelope

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, unit tests, and the end-to-end
-# tests that start the real MCP server binaries and the axum server on loopback.
+# Runs every test of the project: formatting, lints, unit tests, the end-to-end
+# tests that start the real MCP server binaries and the axum server on loopback, and
+# the Python binding's pytest suite (scripts/test-python.sh).
 # Usage: ./scripts/test.sh            (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,22 @@ if ! git diff --quiet -- examples/server/web/dist || [ -n "$(git status --porcel
     git status --short -- examples/server/web/dist
     echo "examples/server/web/dist differs from its source: commit the rebuilt dist/" >&2
     exit 1
+fi
+
+# Interop peer no one here wrote: @modelcontextprotocol/server-everything (pinned), cached
+# under target/interop/; the core's interop tests find it through T2T_SERVER_EVERYTHING.
+SERVER_EVERYTHING_VERSION=2026.8.31
+interop_dir="$PWD/target/interop"
+export T2T_SERVER_EVERYTHING="$interop_dir/node_modules/.bin/mcp-server-everything"
+installed_version() {
+  node -p "require('$interop_dir/node_modules/@modelcontextprotocol/server-everything/package.json').version" 2>/dev/null || true
+}
+if [ ! -x "$T2T_SERVER_EVERYTHING" ] || [ "$(installed_version)" != "$SERVER_EVERYTHING_VERSION" ]; then
+  command -v npm >/dev/null || { echo "npm is required to install server-everything for the interop tests" >&2; exit 1; }
+  echo "==> installing @modelcontextprotocol/server-everything@$SERVER_EVERYTHING_VERSION into target/interop"
+  mkdir -p "$interop_dir"
+  npm install --prefix "$interop_dir" --no-audit --no-fund --loglevel=error \
+    "@modelcontextprotocol/server-everything@$SERVER_EVERYTHING_VERSION" >/dev/null
 fi
 
 echo "==> cargo fmt --check"
@@ -60,3 +77,6 @@ if [ ! -x target/pyvenv-openai/bin/python ]; then
 fi
 target/pyvenv-openai/bin/pip install -q -r tests/openai/requirements.txt
 target/pyvenv-openai/bin/python -m pytest -q tests/openai
+
+echo "==> Python binding: build the wheel in a venv, run pytest"
+./scripts/test-python.sh

@@ -70,6 +70,8 @@ fn fragment_sql() -> impl Strategy<Value = String> {
 }
 
 /// Calls that must never survive the guard (lower case, with the opening parenthesis).
+/// A name matches only as a whole identifier: MySQL's `sleep(` is not found inside
+/// `pg_sleep(` (no such function on MySQL; the guard rightly lets it through to fail).
 fn denied_call(rendered: &str, dialect: Dialect) -> bool {
     let lower = rendered.to_lowercase();
     let common = ["load_extension(", ":="];
@@ -78,7 +80,13 @@ fn denied_call(rendered: &str, dialect: Dialect) -> bool {
         Dialect::Mysql => &["sleep("],
         Dialect::Sqlite => &[],
     };
-    common.iter().chain(specific).any(|k| lower.contains(k))
+    let whole = |k: &str| {
+        lower.match_indices(k).any(|(i, _)| {
+            let before = lower[..i].chars().next_back();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        })
+    };
+    common.iter().chain(specific).any(|k| whole(k))
 }
 
 proptest! {

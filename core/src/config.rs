@@ -92,6 +92,15 @@ fn default_priority() -> u32 {
     100
 }
 
+/// Largest timeout accepted from configuration, in seconds (one day): larger values,
+/// like `1e300`, do not fit a `Duration` and are refused as `CONFIG_ERROR`.
+pub(crate) const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+/// Largest whole-second setting (`resource_cache_ttl`, `circuit_open_seconds`,
+/// `health_check_interval`): one year. Larger values made the cache builder or `Instant`
+/// arithmetic panic; they are refused as `CONFIG_ERROR`.
+pub(crate) const MAX_SECONDS_SETTING: u64 = 365 * 24 * 3600;
+
 fn default_timeout() -> f64 {
     30.0
 }
@@ -99,7 +108,10 @@ fn default_timeout() -> f64 {
 impl ServerConfig {
     /// `timeout` as a [`Duration`].
     pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout.max(0.001))
+        // `clamp` keeps a hand-built config (fields are public) from panicking in
+        // `from_secs_f64`; NaN falls back to the default.
+        let seconds = if self.timeout.is_nan() { default_timeout() } else { self.timeout };
+        Duration::from_secs_f64(seconds.clamp(0.001, MAX_TIMEOUT_SECONDS))
     }
 
     /// Whether `capabilities` lists `capability`.
@@ -140,7 +152,8 @@ pub struct OrchestrationConfig {
     /// effective limit is `min(handshake_timeout, server timeout)`.
     #[serde(default = "default_handshake_timeout")]
     pub handshake_timeout: f64,
-    /// Seconds between background health probes (a `tools/list` per server); 0 = off.
+    /// Seconds between background health probes (a `tools/list` per server,
+    /// `resources/list` for servers without tools); 0 = off.
     /// The environment variable `HEALTH_CHECK_INTERVAL` overrides it.
     #[serde(default = "default_health_check_interval")]
     pub health_check_interval: u64,
@@ -233,7 +246,7 @@ impl LlmConfig {
     pub(crate) fn options(&self) -> crate::llm::LlmOptions {
         let mut options = crate::llm::LlmOptions::default();
         if let Some(total) = self.timeout_seconds.filter(|t| t.is_finite() && *t > 0.0) {
-            options.total_timeout = std::time::Duration::from_secs_f64(total);
+            options.total_timeout = std::time::Duration::from_secs_f64(total.min(MAX_TIMEOUT_SECONDS));
             options.connect_timeout = options.connect_timeout.min(options.total_timeout);
             options.backoff_start = options.backoff_start.min(options.total_timeout / 10);
         }

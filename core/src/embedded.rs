@@ -17,6 +17,13 @@ use crate::mcp::InProcessServer;
 pub const DATABASE_SERVER_ID: &str = "database_mcp";
 /// `server_id` of the embedded Metadata MCP.
 pub const METADATA_SERVER_ID: &str = "product_metadata_mcp";
+/// Per-request MCP timeout of the embedded servers, seconds.
+const REQUEST_TIMEOUT_SECONDS: f64 = 30.0;
+/// Statement timeout of the embedded Database MCP: below [`REQUEST_TIMEOUT_SECONDS`], so
+/// a heavy query ends as `SQL_EXECUTION_FAILED: query exceeded the 25000 ms timeout`
+/// and the connection stays up. With both at 30 s the MCP timeout won the race: the
+/// answer was `MCP_TIMEOUT` and the in-process connection was discarded and rebuilt.
+const DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
 /// File name of the sample database inside the data directory.
 pub const SAMPLE_DB_FILE: &str = "sample.db";
 
@@ -32,11 +39,15 @@ pub(crate) async fn prepare(data_dir: &Path) -> Result<(Config, HashMap<String, 
         Error::new(ErrorKind::ConfigError, format!("cannot create the sample database {}: {e}", db_path.display()))
             .with_source(e)
     })?;
-    let db =
-        talk2tables_database_mcp::connect(&db_path.to_string_lossy(), DbOptions::default()).await.map_err(|e| {
-            Error::new(ErrorKind::McpUnavailable, format!("cannot open the sample database {}: {e}", db_path.display()))
-                .with_source(e)
-        })?;
+    let db = talk2tables_database_mcp::connect(
+        &db_path.to_string_lossy(),
+        DbOptions { timeout: DB_TIMEOUT, ..DbOptions::default() },
+    )
+    .await
+    .map_err(|e| {
+        Error::new(ErrorKind::McpUnavailable, format!("cannot open the sample database {}: {e}", db_path.display()))
+            .with_source(e)
+    })?;
     let metadata = MetadataServer::builtin();
 
     let mut config = Config::from_env()?;
@@ -57,30 +68,23 @@ pub(crate) async fn prepare(data_dir: &Path) -> Result<(Config, HashMap<String, 
         ),
     ];
 
-    let mut servers: HashMap<String, InProcessServer> = HashMap::new();
-    servers.insert(
-        DATABASE_SERVER_ID.into(),
-        Arc::new(move |io| {
-            let db = db.clone();
-            tokio::spawn(async move {
-                if let Ok(running) = db.serve(io).await {
-                    let _ = running.waiting().await;
-                }
-            });
-        }),
-    );
-    servers.insert(
-        METADATA_SERVER_ID.into(),
-        Arc::new(move |io| {
-            let metadata = metadata.clone();
-            tokio::spawn(async move {
-                if let Ok(running) = metadata.serve(io).await {
-                    let _ = running.waiting().await;
-                }
-            });
-        }),
-    );
+    let servers: HashMap<String, InProcessServer> = HashMap::from([
+        (DATABASE_SERVER_ID.to_string(), in_process(db)),
+        (METADATA_SERVER_ID.to_string(), in_process(metadata)),
+    ]);
     Ok((config, servers))
+}
+
+/// A factory that serves `server` on each in-memory pipe the orchestrator opens.
+fn in_process<S: rmcp::ServerHandler + Clone>(server: S) -> InProcessServer {
+    Arc::new(move |io| {
+        let server = server.clone();
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(io).await {
+                let _ = running.waiting().await;
+            }
+        });
+    })
 }
 
 fn server(id: &str, name: &str, priority: u32, domains: &[&str], capabilities: &[&str]) -> ServerConfig {
@@ -95,8 +99,20 @@ fn server(id: &str, name: &str, priority: u32, domains: &[&str], capabilities: &
         priority,
         domains: domains.iter().map(|s| s.to_string()).collect(),
         capabilities: capabilities.iter().map(|s| s.to_string()).collect(),
-        timeout: 30.0,
+        timeout: REQUEST_TIMEOUT_SECONDS,
         critical: true,
         headers: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The database gives up first, with a clear SQL error, leaving time for the answer.
+    #[test]
+    fn database_timeout_ends_before_the_mcp_timeout() {
+        let server = server("d", "d", 1, &[], &[]);
+        assert!(DB_TIMEOUT + std::time::Duration::from_secs(2) <= server.request_timeout());
     }
 }

@@ -139,7 +139,7 @@ fn probe_interval(config: &Config) -> Option<Duration> {
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(config.orchestration.health_check_interval);
-    (secs > 0).then(|| Duration::from_secs(secs))
+    (secs > 0).then(|| Duration::from_secs(secs.min(crate::config::MAX_SECONDS_SETTING)))
 }
 
 impl Orchestrator {
@@ -515,5 +515,7 @@ mod probe;
 
 #[cfg(test)]
 mod heal_tests;
+#[cfg(test)]
+mod interop_tests;
 #[cfg(test)]
 mod tests;

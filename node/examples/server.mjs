@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The HTTP API of DESIGN.md §3 on Fastify, served by the Node binding: the same routes
-// and status codes as the axum server (examples/server/src/http.rs).
+// The HTTP API of DESIGN.md §3 and the chatbot API of §3b on Fastify, served by the Node
+// binding: the same routes, shapes and status codes as the axum server
+// (examples/server/src/http.rs and compat.rs). CORS from ALLOWED_ORIGINS.
 //
 //   node examples/server.mjs                          embedded default (./.talk2tables)
 //   node examples/server.mjs --config mcp_config.yaml
@@ -12,6 +13,8 @@ import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 
 import Fastify from 'fastify'
+
+import { registerChatbotApi, registerCors } from './chatbot_api.mjs'
 
 const require = createRequire(import.meta.url)
 const { Engine, version, failureEnvelope } = require('../lib/index.js')
@@ -34,11 +37,34 @@ export function statusFor(response) {
 }
 
 /**
+ * The request body as JSON, or an error message: the content type must be JSON and the
+ * body must parse.
+ */
+function jsonBody(request) {
+  const type = request.headers['content-type'] ?? ''
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    return { error: 'Expected request with `Content-Type: application/json`' }
+  }
+  try {
+    return { body: JSON.parse(typeof request.body === 'string' ? request.body : '') }
+  } catch (error) {
+    return { error: `Failed to parse the request body as JSON: ${error.message}` }
+  }
+}
+
+/**
  * A Fastify instance serving `engine` (a started Engine): POST /api/chat,
- * GET /api/chat/modes, /api/health, /api/health/live, /api/health/ready, /api/metrics, /.
+ * POST /api/chat/stream, GET /api/chat/modes, /api/health, /api/health/live,
+ * /api/health/ready, /api/metrics, /api/metrics/prometheus, /, and the chatbot API
+ * (POST /chat/completions, GET /health, /models, /mcp/status).
+ *
+ * Options: `logger` (Fastify's), `allowedOrigins` (default: the ALLOWED_ORIGINS
+ * variable), `serverUrls` (server_id → URL for GET /mcp/status; servers not in it are
+ * reported `in-process`; `null` when unknown, reported as `server_url: null`).
  */
 export function buildServer(engine, options = {}) {
   const app = Fastify({ logger: options.logger ?? false })
+  registerCors(app, options.allowedOrigins ?? process.env.ALLOWED_ORIGINS)
 
   // Bodies are parsed by the route, so that every malformed body gets the 422 envelope
   // (Fastify's own parser would answer 400/415 with its own shape).
@@ -55,18 +81,47 @@ export function buildServer(engine, options = {}) {
   }))
 
   app.post('/api/chat', async (request, reply) => {
-    const type = request.headers['content-type'] ?? ''
-    if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-      return invalid(reply, 'Expected request with `Content-Type: application/json`')
-    }
-    let body
-    try {
-      body = JSON.parse(typeof request.body === 'string' ? request.body : '')
-    } catch (error) {
-      return invalid(reply, `Failed to parse the request body as JSON: ${error.message}`)
-    }
+    const { body, error } = jsonBody(request)
+    if (error) return invalid(reply, error)
     const response = await engine.chat(body)
     return reply.code(statusFor(response)).send(response)
+  })
+
+  // Server-sent events: `progress` per stage start and end, then one `response` with the
+  // envelope. A request refused before any stage ran (malformed: INVALID_REQUEST) gets
+  // the same 422 JSON envelope as /api/chat instead of a stream.
+  app.post('/api/chat/stream', async (request, reply) => {
+    const { body, error } = jsonBody(request)
+    if (error) return invalid(reply, error)
+    let raw = null
+    const event = (name, data) => raw.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
+    const open = () => {
+      if (raw) return
+      reply.hijack()
+      raw = reply.raw
+      raw.writeHead(200, {
+        ...reply.getHeaders(),
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      })
+    }
+    let response
+    try {
+      response = await engine.chatStream(body, (progress) => {
+        open()
+        event('progress', progress)
+      })
+    } catch (err) {
+      if (!raw) throw err
+      response = failureEnvelope('INTERNAL', err.message)
+    }
+    if (!raw) {
+      if (response.error?.code === 'INVALID_REQUEST') return reply.code(422).send(response)
+      open()
+    }
+    event('response', response)
+    raw.end()
   })
 
   app.get('/api/chat/modes', async () => engine.modes())
@@ -77,6 +132,11 @@ export function buildServer(engine, options = {}) {
     return reply.code(readiness.status === 'ready' ? 200 : 503).send(readiness)
   })
   app.get('/api/metrics', async () => engine.metrics())
+  app.get('/api/metrics/prometheus', async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(engine.prometheus()),
+  )
+
+  registerChatbotApi(app, engine, { serverUrls: options.serverUrls, version: version() })
 
   // Errors outside the envelope (a bug, or a body over the limit): JSON, never HTML.
   app.setErrorHandler((error, _request, reply) => {
@@ -100,7 +160,8 @@ async function main() {
   const configPath = values.config ?? (process.env.MCP_CONFIG_PATH || undefined)
   const engine = configPath ? Engine.fromConfig(configPath) : Engine.embedded({ dataDir: values['data-dir'] })
   await engine.start()
-  const app = buildServer(engine)
+  // The embedded servers run in this process; a configuration file's URLs are not known here.
+  const app = buildServer(engine, { serverUrls: configPath ? null : {} })
   const address = await app.listen({ host: values.host, port })
   console.error(`talk2tables fastify server listening on ${address.replace('0.0.0.0', '127.0.0.1')}`)
 

@@ -78,7 +78,24 @@ export interface QueryResult {
     /** `offline`, `llm:<provider>` or `raw_sql`. */
     generator: string
     dialect: string
+    /** Tokens the LLM spent on this answer; absent when no LLM was called. */
+    llm_usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number }
   }
+}
+
+/** A pipeline stage (DESIGN.md §1). */
+export type Stage = 'gathering' | 'resolving' | 'generating' | 'validating' | 'executing' | 'recovering'
+
+/** One progress event of chatStream() (the `progress` event of `POST /api/chat/stream`). */
+export interface Progress {
+  stage: Stage
+  status: 'started' | 'finished' | 'failed'
+  /** Milliseconds since the question arrived. */
+  elapsed_ms: number
+  /** For finished/failed: how long the stage took, in milliseconds. */
+  duration_ms?: number
+  /** A short note (row count, generator, error code). */
+  detail?: string
 }
 
 /** The envelope every question gets back (DESIGN.md §3). */
@@ -202,12 +219,16 @@ export declare class Engine {
   readonly started: boolean
   /** The §3 envelope; rejects only when the engine cannot start. */
   chat(request: string | ChatRequest): Promise<ChatResponse>
+  /** Like chat(), calling `onProgress` as each stage starts and ends before resolving. */
+  chatStream(request: string | ChatRequest, onProgress?: (event: Progress) => void): Promise<ChatResponse>
   /** The envelope's data; rejects with the Talk2TablesError subclass of the failure. */
   ask(request: string | ChatRequest): Promise<QueryResult>
   modes(): ModesInfo
   health(): Promise<Health>
   readiness(): Readiness
   metrics(): Metrics
+  /** Prometheus text exposition format. */
+  prometheus(): string
   readonly multiMcpEnabled: boolean
   close(): Promise<void>
 }

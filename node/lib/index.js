@@ -168,6 +168,39 @@ class Engine {
   }
 
   /**
+   * Answers one question like chat() and calls `onProgress(event)` as each pipeline
+   * stage starts and ends, before resolving to the same envelope. `event` is
+   * `{stage: "gathering"|"resolving"|"generating"|"validating"|"executing"|"recovering",
+   * status: "started"|"finished"|"failed", elapsed_ms, duration_ms?, detail?}` (ms since
+   * the question arrived; `duration_ms` on finished/failed). An exception thrown by
+   * `onProgress` stops nothing; the first one rejects the promise after the answer.
+   */
+  async chatStream(request, onProgress) {
+    if (onProgress !== undefined && typeof onProgress !== 'function') {
+      throw new InvalidRequestError('chatStream: onProgress must be a function')
+    }
+    const engine = await this.#ready()
+    const stream = await call(() => engine.chatStream(toWire(request)))
+    let callbackError = null
+    for (;;) {
+      const item = await call(() => stream.next())
+      if (item === null || item === undefined) break
+      if (item.event === 'response') {
+        if (callbackError) throw callbackError
+        return item.data
+      }
+      if (onProgress && !callbackError) {
+        try {
+          onProgress(item.data)
+        } catch (error) {
+          callbackError = error
+        }
+      }
+    }
+    throw fromNativeError(new Error('[INTERNAL] the progress stream ended without a response'))
+  }
+
+  /**
    * Answers one question (same `request` as chat()) and resolves to the envelope's
    * `data`: `{sql_query, results: {columns, rows, row_count, truncated, total_rows},
    * resolved_entities, explanation, recovery_performed, metadata}`. Rejects with the
@@ -205,6 +238,16 @@ class Engine {
   metrics() {
     const engine = this.#startedNative('metrics')
     return callSync(() => engine.metrics())
+  }
+
+  /**
+   * `GET /api/metrics/prometheus`: every metric in the Prometheus text exposition format
+   * (histograms of chat latency and MCP request duration, counters, gauges; names start
+   * with `talk2tables_`).
+   */
+  prometheus() {
+    const engine = this.#startedNative('prometheus')
+    return callSync(() => engine.prometheus())
   }
 
   /** Whether multi-server mode is enabled by configuration (`ENABLE_MULTI_MCP`). */

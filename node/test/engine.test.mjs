@@ -132,7 +132,9 @@ describe('embedded engine', () => {
       assert.equal(typeof m[key], 'number', key)
     }
     assert.deepEqual(m.mcp_connection_status, { database_mcp: true, product_metadata_mcp: true })
-    assert.equal(typeof engine.prometheus, 'undefined', 'the core has no Prometheus output yet')
+    const text = engine.prometheus()
+    assert.ok(text.includes('# TYPE talk2tables_chat_duration_seconds histogram'), text)
+    assert.ok(text.includes('talk2tables_mcp_servers_connected 2'), text)
   })
 
   test('50 concurrent chat calls, without blocking the event loop', async () => {

@@ -7,6 +7,7 @@ import {
   Talk2TablesError,
   UnanswerableError,
   ERROR_CLASSES,
+  type Progress,
 } from '../lib/index.js'
 
 async function main(): Promise<void> {
@@ -41,6 +42,13 @@ async function main(): Promise<void> {
   console.log(engine.modes().available_modes.map((m) => m.mode))
   console.log((await engine.health()).status, engine.readiness().status, engine.metrics().total_queries)
   console.log(engine.multiMcpEnabled, ERROR_CLASSES.MCP_TIMEOUT.retryable)
+  const stages: string[] = []
+  const streamed: ChatResponse = await engine.chatStream('How many customers are there?', (event: Progress) => {
+    if (event.status === 'finished') stages.push(`${event.stage} ${event.duration_ms ?? 0} ms`)
+  })
+  const usage = streamed.data?.metadata.llm_usage?.total_tokens ?? 0
+  const exposition: string = engine.prometheus()
+  console.log(stages, usage, exposition.length)
   const configured = Engine.fromConfig({ mcp_servers: { database_mcp: { url: 'http://127.0.0.1:8000/mcp' } } })
   await configured.close()
   await engine.close()

@@ -76,6 +76,18 @@ impl Proc {
     }
 }
 
+impl Proc {
+    /// Whether the process is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -113,6 +125,123 @@ pub fn start_metadata_mcp() -> Proc {
     )
 }
 
+/// A loopback port that was free a moment ago (bound to port 0, then released), for a
+/// process that must be restarted on the same port.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local_addr").port()
+}
+
+/// Starts our Database MCP over streamable HTTP on the fixed `port` for `db` (restart it
+/// on the same port by dropping the [`Proc`] and calling this again).
+pub fn start_database_mcp_on(db: &Path, port: u16) -> Proc {
+    let db = db.to_string_lossy().to_string();
+    let port = port.to_string();
+    Proc::start(
+        &bin("talk2tables-database-mcp"),
+        &["--db", &db, "--transport", "streamable_http", "--host", "127.0.0.1", "--port", &port],
+        &[],
+    )
+}
+
+/// Starts our Metadata MCP over streamable HTTP on the fixed `port`.
+pub fn start_metadata_mcp_on(port: u16) -> Proc {
+    let port = port.to_string();
+    Proc::start(
+        &bin("talk2tables-metadata-mcp"),
+        &["--transport", "streamable_http", "--host", "127.0.0.1", "--port", &port],
+        &[],
+    )
+}
+
+/// Starts the `hang_mcp` test server (`tests/src/bin/hang_mcp.rs`) on a free port: a
+/// Database MCP over `db` whose `execute_query` never answers for queries containing
+/// `marker` (case-insensitive).
+pub fn start_hang_mcp(db: &Path, marker: &str) -> Proc {
+    let db = db.to_string_lossy().to_string();
+    Proc::start(&bin("hang_mcp"), &["--db", &db, "--hang-on", marker, "--port", "0"], &[])
+}
+
+/// Settings of [`write_config_with`]: the per-request timeout of every server and the
+/// `orchestration` healing knobs (DESIGN.md §2 plus `circuit_*`, `handshake_timeout`,
+/// `health_check_interval`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigOptions {
+    /// `timeout` of each server, seconds.
+    pub timeout: f64,
+    /// `orchestration.fail_fast`.
+    pub fail_fast: bool,
+    /// `orchestration.circuit_failure_threshold`.
+    pub circuit_failure_threshold: u32,
+    /// `orchestration.circuit_open_seconds`.
+    pub circuit_open_seconds: u64,
+    /// `orchestration.handshake_timeout`, seconds.
+    pub handshake_timeout: f64,
+    /// `orchestration.health_check_interval`, seconds (0 = no probe).
+    pub health_check_interval: u64,
+    /// `orchestration.resource_cache_ttl`, seconds.
+    pub resource_cache_ttl: u64,
+}
+
+impl Default for ConfigOptions {
+    /// The defaults of DESIGN.md §2 (timeout 30 s, circuit 5 failures / 60 s, handshake
+    /// 10 s, probe every 30 s, cache 300 s, fail_fast off).
+    fn default() -> Self {
+        ConfigOptions {
+            timeout: 30.0,
+            fail_fast: false,
+            circuit_failure_threshold: 5,
+            circuit_open_seconds: 60,
+            handshake_timeout: 10.0,
+            health_check_interval: 30,
+            resource_cache_ttl: 300,
+        }
+    }
+}
+
+impl ConfigOptions {
+    /// Short timeouts for fault tests: `timeout` seconds per request, a circuit that
+    /// opens after 3 failures for 1 s, a 2 s handshake, a probe every second.
+    pub fn fast(timeout: f64) -> Self {
+        ConfigOptions {
+            timeout,
+            circuit_failure_threshold: 3,
+            circuit_open_seconds: 1,
+            handshake_timeout: 2.0,
+            health_check_interval: 1,
+            ..ConfigOptions::default()
+        }
+    }
+}
+
+/// Writes an mcp_config.yaml for a Database MCP at `db_url` and, optionally, a Metadata
+/// MCP at `meta_url`, with the timeouts and healing settings of `opts`; returns its path.
+pub fn write_config_with(dir: &Path, db_url: &str, meta_url: Option<&str>, opts: &ConfigOptions) -> PathBuf {
+    let ConfigOptions {
+        timeout,
+        fail_fast,
+        circuit_failure_threshold,
+        circuit_open_seconds,
+        handshake_timeout,
+        health_check_interval,
+        resource_cache_ttl,
+    } = opts;
+    let mut yaml = format!(
+        "mcp_servers:\n  database_mcp:\n    name: \"Database MCP\"\n    url: \"{db_url}/mcp\"\n    transport: \"streamable_http\"\n    priority: 10\n    domains: [sales, orders, customers, database]\n    capabilities: [execute_query, list_resources]\n    timeout: {timeout}\n"
+    );
+    if let Some(meta) = meta_url {
+        yaml.push_str(&format!(
+            "  product_metadata_mcp:\n    name: \"Product Metadata MCP\"\n    url: \"{meta}/mcp\"\n    transport: \"streamable_http\"\n    priority: 1\n    domains: [products, product_aliases, column_mappings, metadata]\n    capabilities: [list_resources]\n    timeout: {timeout}\n"
+        ));
+    }
+    yaml.push_str(&format!(
+        "orchestration:\n  resource_cache_ttl: {resource_cache_ttl}\n  fail_fast: {fail_fast}\n  max_retries: 3\n  circuit_failure_threshold: {circuit_failure_threshold}\n  circuit_open_seconds: {circuit_open_seconds}\n  handshake_timeout: {handshake_timeout}\n  health_check_interval: {health_check_interval}\n"
+    ));
+    let path = dir.join("mcp_config.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    path
+}
+
 /// Writes an mcp_config.yaml for a Database MCP at `db_url` and, optionally, a Metadata
 /// MCP at `meta_url`; returns its path.
 pub fn write_config(dir: &Path, db_url: &str, meta_url: Option<&str>) -> PathBuf {
@@ -138,6 +267,67 @@ pub fn start_server(config: &Path) -> Proc {
         &["--config", &config, "--host", "127.0.0.1", "--port", "0"],
         &[("LLM_PROVIDER", "offline"), ("MCP_CONFIG_PATH", "")],
     )
+}
+
+/// Starts `talk2tables-server` with `config` on a free loopback port and extra
+/// environment `envs` (e.g. `HEALTH_CHECK_INTERVAL`).
+pub fn start_server_with(config: &Path, envs: &[(&str, &str)]) -> Proc {
+    let config = config.to_string_lossy().to_string();
+    let mut all = vec![("LLM_PROVIDER", "offline"), ("MCP_CONFIG_PATH", "")];
+    all.extend_from_slice(envs);
+    Proc::start(&bin("talk2tables-server"), &["--config", &config, "--host", "127.0.0.1", "--port", "0"], &all)
+}
+
+/// How a process that was expected to stop ended.
+#[derive(Debug)]
+pub struct Exited {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Everything it wrote on stderr.
+    pub stderr: String,
+}
+
+/// Runs `talk2tables-server` with `config` and `envs` and waits up to `limit` for it to
+/// exit (start-up failure tests). Panics when it is still running after `limit` (it is
+/// killed first) or reports that it is listening.
+pub fn run_server_expecting_exit(config: &Path, envs: &[(&str, &str)], limit: Duration) -> Exited {
+    let mut cmd = Command::new(bin("talk2tables-server"));
+    cmd.args(["--config", &config.to_string_lossy(), "--host", "127.0.0.1", "--port", "0"])
+        .env("LLM_PROVIDER", "offline")
+        .env("MCP_CONFIG_PATH", "")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn talk2tables-server");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let _ = tx.send(text);
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let text = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+                panic!("talk2tables-server still running after {limit:?}; stderr:\n{text}");
+            }
+        }
+    };
+    let stderr = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+    assert!(!stderr.contains("listening on http://"), "the server started although it should not:\n{stderr}");
+    Exited { code: status.code(), stderr }
 }
 
 /// A blocking HTTP client with timeouts for the tests.
@@ -517,4 +707,30 @@ pub fn month_bounds(dialect: talk2tables_common::Dialect) -> (&'static str, &'st
             ("DATE_FORMAT(CURDATE(), '%Y-%m-01')", "DATE_ADD(DATE_FORMAT(CURDATE(), '%Y-%m-01'), INTERVAL 1 MONTH)")
         }
     }
+}
+
+/// The sample stack: our Database and Metadata MCP binaries over streamable HTTP and the
+/// axum server configured to use them, on free loopback ports. Dropping it stops all.
+pub struct SampleStack {
+    /// The Database MCP process.
+    pub db: Proc,
+    /// The Metadata MCP process.
+    pub meta: Proc,
+    /// The axum server.
+    pub server: Proc,
+    /// The sample database file (SQLite).
+    pub db_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Creates the sample database in a temp dir and starts [`SampleStack`].
+pub fn start_sample_stack() -> SampleStack {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_path = dir.path().join("sample.db");
+    init_sample(&db_path);
+    let db = start_database_mcp(&db_path);
+    let meta = start_metadata_mcp();
+    let config = write_config(dir.path(), &db.url, Some(&meta.url));
+    let server = start_server(&config);
+    SampleStack { db, meta, server, db_path, _dir: dir }
 }

@@ -5,25 +5,6 @@
 use serde_json::{Value, json};
 use talk2tables_e2e::*;
 
-struct Stack {
-    db: Proc,
-    _meta: Proc,
-    server: Proc,
-    _dir: tempfile::TempDir,
-    db_path: std::path::PathBuf,
-}
-
-fn start_stack() -> Stack {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db_path = dir.path().join("sample.db");
-    init_sample(&db_path);
-    let db = start_database_mcp(&db_path);
-    let meta = start_metadata_mcp();
-    let config = write_config(dir.path(), &db.url, Some(&meta.url));
-    let server = start_server(&config);
-    Stack { db, _meta: meta, server, _dir: dir, db_path }
-}
-
 /// The body the chatbot's `useChat.ts` sends: earlier messages plus the new one,
 /// `max_tokens: 2000`, `temperature: 0.7`.
 fn chatbot_request(history: &[(&str, &str)], question: &str) -> Value {
@@ -73,7 +54,7 @@ fn check_completion(body: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_completions_as_the_chatbot_calls_it() {
-    let stack = start_stack();
+    let stack = start_sample_stack();
     let api = Api::new(&stack.server.url);
     let pool = open_sqlite(&stack.db_path).await;
 
@@ -127,7 +108,7 @@ async fn chat_completions_as_the_chatbot_calls_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_completions_streaming() {
-    let stack = start_stack();
+    let stack = start_sample_stack();
     let api = Api::new(&stack.server.url);
     let mut request = chatbot_request(&[], "How many orders were cancelled?");
     request["stream"] = json!(true);
@@ -158,7 +139,7 @@ async fn chat_completions_streaming() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_models_mcp_status_and_cors() {
-    let stack = start_stack();
+    let stack = start_sample_stack();
     let api = Api::new(&stack.server.url);
 
     let (status, body) = api.get("/health").await;
@@ -203,7 +184,7 @@ async fn health_models_mcp_status_and_cors() {
 /// separately): run with `cargo test -p talk2tables-e2e --test chatbot_api -- --ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_up_keeps_the_earlier_filters() {
-    let stack = start_stack();
+    let stack = start_sample_stack();
     let api = Api::new(&stack.server.url);
     let (_, first) = api.post("/chat/completions", &chatbot_request(&[], "How many orders were cancelled?")).await;
     check_completion(&first);

@@ -4,28 +4,9 @@
 
 use talk2tables_e2e::*;
 
-struct Stack {
-    _db: Proc,
-    _meta: Proc,
-    server: Proc,
-    _dir: tempfile::TempDir,
-    db_path: std::path::PathBuf,
-}
-
-fn start_stack() -> Stack {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db_path = dir.path().join("sample.db");
-    init_sample(&db_path);
-    let db = start_database_mcp(&db_path);
-    let meta = start_metadata_mcp();
-    let config = write_config(dir.path(), &db.url, Some(&meta.url));
-    let server = start_server(&config);
-    Stack { _db: db, _meta: meta, server, _dir: dir, db_path }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sample_database_questions_end_to_end() {
-    let stack = start_stack();
+    let stack = start_sample_stack();
     let api = Api::new(&stack.server.url);
     let pool = open_sqlite(&stack.db_path).await;
 
@@ -155,7 +136,7 @@ async fn sample_database_questions_end_to_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_endpoints() {
-    let stack = start_stack();
+    let stack = start_sample_stack();
     let api = Api::new(&stack.server.url);
 
     let (status, body) = api.get("/").await;

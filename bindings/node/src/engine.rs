@@ -8,6 +8,7 @@ use talk2tables::response::ResponseMetadata;
 use talk2tables::{ChatRequest, ChatResponse, Config, Engine, Error, ErrorKind, Mode};
 
 use crate::error::{coded, from_core, guarded, guarded_sync, serialization};
+use crate::stream::NativeChatStream;
 
 /// A connected engine. Created only by the async factories; every method takes `&self`
 /// (the core engine is an `Arc` inside), so concurrent calls are fine.
@@ -76,6 +77,22 @@ impl NativeEngine {
         .await
     }
 
+    /// Starts answering one request (same shape as [`NativeEngine::chat`]) and resolves
+    /// to a [`NativeChatStream`] of its progress events and then its envelope. A request
+    /// of the wrong shape gives a stream with only the `INVALID_REQUEST` envelope.
+    #[napi]
+    pub async fn chat_stream(&self, request: Value) -> napi::Result<NativeChatStream> {
+        let engine = self.engine.clone();
+        let request = parse_request(request);
+        guarded(async move {
+            Ok(match request {
+                Ok(request) => NativeChatStream::start(engine, request),
+                Err(error) => NativeChatStream::finished(&failure(&error)),
+            })
+        })
+        .await
+    }
+
     /// Answers one request like [`NativeEngine::chat`] and resolves to its `data` part
     /// (`{sql_query, results, resolved_entities, explanation, recovery_performed,
     /// metadata}`); rejects with `[CODE] message` when the envelope is a failure.
@@ -122,6 +139,13 @@ impl NativeEngine {
     #[napi]
     pub fn metrics(&self) -> napi::Result<Value> {
         guarded_sync(|| Ok(self.engine.metrics()))
+    }
+
+    /// `GET /api/metrics/prometheus`: every metric in the Prometheus text exposition
+    /// format (names start with `talk2tables_`).
+    #[napi]
+    pub fn prometheus(&self) -> napi::Result<String> {
+        guarded_sync(|| Ok(self.engine.prometheus()))
     }
 
     /// Whether multi-server mode is enabled by configuration (`ENABLE_MULTI_MCP`).

@@ -16,6 +16,8 @@
 mod engine;
 mod error;
 mod functions;
+mod stream;
 
 pub use engine::NativeEngine;
 pub use functions::{ErrorCodeInfo, error_codes, failure_envelope, version};
+pub use stream::NativeChatStream;

@@ -119,9 +119,14 @@ fn llm(env: &dyn Fn(&str) -> Option<String>) -> Result<LlmConfig> {
     };
     let timeout_seconds = match get(env, "LLM_TIMEOUT_SECONDS") {
         None => None,
-        Some(v) => Some(v.parse::<f64>().ok().filter(|t| t.is_finite() && *t > 0.0).ok_or_else(|| {
-            Error::config(format!("environment variable LLM_TIMEOUT_SECONDS: expected a positive number, got {v:?}"))
-        })?),
+        Some(v) => {
+            Some(v.parse::<f64>().ok().filter(|t| *t > 0.0 && *t <= super::MAX_TIMEOUT_SECONDS).ok_or_else(|| {
+                Error::config(format!(
+                    "environment variable LLM_TIMEOUT_SECONDS: expected a positive number <= {}, got {v:?}",
+                    super::MAX_TIMEOUT_SECONDS
+                ))
+            })?)
+        }
     };
     let max_tries = match get(env, "LLM_MAX_TRIES") {
         None => None,

@@ -158,8 +158,11 @@ impl<'a> Parser<'a> {
         let timeout = match field("timeout") {
             Some(v) => {
                 let t = self.float(v, &path("timeout"))?;
-                if !(t > 0.0 && t.is_finite()) {
-                    return Err(self.error(&path("timeout"), &format!("must be a number of seconds > 0, got {t}")));
+                if !(t > 0.0 && t <= super::MAX_TIMEOUT_SECONDS) {
+                    return Err(self.error(
+                        &path("timeout"),
+                        &format!("must be a number of seconds > 0 and <= {}, got {t}", super::MAX_TIMEOUT_SECONDS),
+                    ));
                 }
                 t
             }
@@ -199,7 +202,7 @@ impl<'a> Parser<'a> {
             }
             let path = ["orchestration", key.as_str()];
             match key.as_str() {
-                "resource_cache_ttl" => out.resource_cache_ttl = self.unsigned(value, &path)?,
+                "resource_cache_ttl" => out.resource_cache_ttl = self.seconds(value, &path)?,
                 "fail_fast" => out.fail_fast = self.boolean(value, &path)?,
                 "enable_logging" => out.enable_logging = self.boolean(value, &path)?,
                 "log_level" => {
@@ -226,6 +229,25 @@ impl<'a> Parser<'a> {
                     }
                     out.default_limit = n;
                 }
+                "circuit_failure_threshold" => {
+                    let n = self.unsigned(value, &path)?;
+                    out.circuit_failure_threshold = u32::try_from(n)
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| self.error(&path, &format!("must be between 1 and {}, got {n}", u32::MAX)))?;
+                }
+                "circuit_open_seconds" => out.circuit_open_seconds = self.seconds(value, &path)?,
+                "handshake_timeout" => {
+                    let t = self.float(value, &path)?;
+                    if !(t > 0.0 && t <= super::MAX_TIMEOUT_SECONDS) {
+                        return Err(self.error(
+                            &path,
+                            &format!("must be a number of seconds > 0 and <= {}, got {t}", super::MAX_TIMEOUT_SECONDS),
+                        ));
+                    }
+                    out.handshake_timeout = t;
+                }
+                "health_check_interval" => out.health_check_interval = self.seconds(value, &path)?,
                 other => self.warn_unknown(&["orchestration", other]),
             }
         }
@@ -295,6 +317,16 @@ impl<'a> Parser<'a> {
             Value::String(s) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse().unwrap_or_default()),
             other => Err(self.type_error(path, "a non-negative integer", other)),
         }
+    }
+
+    /// A whole number of seconds, at most [`super::MAX_SECONDS_SETTING`] (larger values
+    /// overflow `Instant` arithmetic or the cache builder).
+    fn seconds(&self, value: &Value, path: &[&str]) -> Result<u64> {
+        let n = self.unsigned(value, path)?;
+        if n > super::MAX_SECONDS_SETTING {
+            return Err(self.error(path, &format!("must be at most {} seconds, got {n}", super::MAX_SECONDS_SETTING)));
+        }
+        Ok(n)
     }
 
     fn float(&self, value: &Value, path: &[&str]) -> Result<f64> {

@@ -199,6 +199,13 @@ fn errors_name_field_and_line() {
             6,
         ),
         ("    url: http://x/mcp\n    timeout: -1\n", "mcp_servers.database_mcp.timeout", 6),
+        // Finite but beyond what a `Duration` holds: was a panic in `request_timeout`.
+        ("    url: http://x/mcp\n    timeout: 1e300\n", "mcp_servers.database_mcp.timeout: must be a number", 6),
+        (
+            "    url: http://x/mcp\norchestration:\n  handshake_timeout: 1e300\n",
+            "orchestration.handshake_timeout: must be a number",
+            7,
+        ),
         ("    transport: streamable_http\n", "mcp_servers.database_mcp.url: required for transport streamable_http", 3),
         ("    transport: sse\n", "mcp_servers.database_mcp.url: required for transport sse", 3),
         ("    transport: stdio\n    url: http://x/mcp\n", "mcp_servers.database_mcp.command: required", 3),
@@ -215,6 +222,22 @@ fn errors_name_field_and_line() {
         ),
         ("    url: http://x/mcp\n    critical: maybe\n", "mcp_servers.database_mcp.critical: must be a boolean", 6),
         ("    url: http://x/mcp\norchestration:\n  max_retries: -1\n", "orchestration.max_retries", 7),
+        // u64::MAX seconds: were panics in moka (TTL) and in `Instant + Duration` (circuit).
+        (
+            "    url: http://x/mcp\norchestration:\n  resource_cache_ttl: 18446744073709551615\n",
+            "orchestration.resource_cache_ttl: must be at most",
+            7,
+        ),
+        (
+            "    url: http://x/mcp\norchestration:\n  circuit_open_seconds: 18446744073709551615\n",
+            "orchestration.circuit_open_seconds: must be at most",
+            7,
+        ),
+        (
+            "    url: http://x/mcp\norchestration:\n  health_check_interval: 18446744073709551615\n",
+            "orchestration.health_check_interval: must be at most",
+            7,
+        ),
         ("    url: http://x/mcp\norchestration:\n  log_level: LOUD\n", "orchestration.log_level", 7),
     ];
     for (tail, expected, line) in cases {
@@ -285,6 +308,8 @@ fn bad_env_is_a_config_error() {
         (&[("LLM_PROVIDER", "openai")], "OPENAI_API_KEY"),
         (&[("LLM_PROVIDER", "claude")], "unknown provider"),
         (&[("MCP_SERVER_URL", "localhost:8000")], "MCP_SERVER_URL"),
+        // Finite but too large for a `Duration`: was a panic when the LLM client is built.
+        (&[("LLM_TIMEOUT_SECONDS", "1e300")], "LLM_TIMEOUT_SECONDS"),
     ];
     for (vars, expected) in cases {
         let env = env_of(vars);
@@ -345,4 +370,40 @@ fn llm_debug_hides_the_key() {
 fn in_process_transport_serialises_but_is_not_accepted_in_yaml() {
     assert_eq!(serde_json::to_value(TransportKind::InProcess).unwrap(), "in_process");
     assert!(serde_json::from_str::<TransportKind>("\"in_process\"").is_err());
+}
+
+#[test]
+fn healing_settings_are_read_from_yaml() {
+    let text = "mcp_servers:
+  db:
+    name: DB
+    url: \"http://127.0.0.1:9/mcp\"
+orchestration:
+  circuit_failure_threshold: 2
+  circuit_open_seconds: 3
+  handshake_timeout: 1.5
+  health_check_interval: 1
+";
+    let config = Config::from_yaml_str(text, "mcp_config.yaml", &env_of(&[])).unwrap();
+    assert_eq!(config.orchestration.circuit_failure_threshold, 2);
+    assert_eq!(config.orchestration.circuit_open_seconds, 3);
+    assert_eq!(config.orchestration.handshake_timeout, 1.5);
+    assert_eq!(config.orchestration.health_check_interval, 1);
+    let zero = text.replace("circuit_failure_threshold: 2", "circuit_failure_threshold: 0");
+    let msg = config_error(&zero);
+    assert!(msg.contains("orchestration.circuit_failure_threshold"), "{msg}");
+    let negative = text.replace("handshake_timeout: 1.5", "handshake_timeout: -1");
+    let msg = config_error(&negative);
+    assert!(msg.contains("orchestration.handshake_timeout"), "{msg}");
+}
+
+/// A hand-built `ServerConfig` with an absurd timeout gives a bounded `Duration`, not a panic.
+#[test]
+fn request_timeout_never_panics() {
+    let mut config = Config::from_yaml_str(DESIGN_EXAMPLE, "x", &no_env).unwrap();
+    let server = &mut config.servers[0];
+    for (timeout, want) in [(1e300, 86_400.0), (f64::INFINITY, 86_400.0), (-5.0, 0.001), (f64::NAN, 30.0)] {
+        server.timeout = timeout;
+        assert_eq!(server.request_timeout(), Duration::from_secs_f64(want), "{timeout}");
+    }
 }

@@ -309,6 +309,13 @@ pub(crate) fn read_with(question: &str, ctx: &Context, r: &Resolution, prev: Opt
                 }
             }
         }
+        if w == "by" && top.is_some() && measure.is_none() && order_col.is_none() && unit_word(rd.norm(j)).is_none() {
+            // "top 5 products by <something the schema and metadata don't know>"
+            return Err(Error::new(
+                ErrorKind::Unanswerable,
+                format!("could not find \"{}\" in the database to rank by", rd.norm(j)),
+            ));
+        }
         if let Some(u) = unit_word(rd.norm(j)) {
             rd.used[i] = true;
             rd.used[j] = true;

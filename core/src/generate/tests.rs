@@ -288,6 +288,17 @@ async fn sample_database_questions() {
     .await;
     unanswerable(&ctx, "How many employees are there?");
     unanswerable(&ctx, "what is the weather in Paris");
+    // Without the metadata, "revenue" names nothing: ranking by it is not a guess.
+    let bare = context(&pool, &[]).await;
+    unanswerable(&bare, "Top 5 products by revenue");
+    check(
+        &pool,
+        &bare,
+        "Top 3 products by price",
+        "SELECT name, price FROM products ORDER BY price DESC LIMIT 3",
+        true,
+    )
+    .await;
 }
 
 fn public_db(file: &str) -> String {

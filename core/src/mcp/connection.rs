@@ -277,6 +277,18 @@ impl Connection {
 
     /// How many resource-change notifications the server has sent so far; a cache of
     /// its resources is stale when this moved since it was filled.
+    /// Whether the server advertised the `tools` capability at the handshake (when not,
+    /// [`Connection::list_tools`] answers an empty list without asking it).
+    pub(crate) fn offers_tools(&self) -> bool {
+        self.inner.has_tools
+    }
+
+    /// The process group of a stdio child (tests kill it to simulate a crash).
+    #[cfg(test)]
+    pub(crate) fn process_group(&self) -> Option<u32> {
+        self.inner.process_group
+    }
+
     pub(crate) fn resource_changes(&self) -> u64 {
         self.inner.resource_changes.load(Ordering::Relaxed)
     }

@@ -11,7 +11,8 @@
 //!   callers arriving earlier fail fast with `MCP_UNAVAILABLE`.
 //! - [`CallKind::Read`] calls (lists, reads) are retried once on a rebuilt connection;
 //!   [`CallKind::Tool`] calls are never replayed.
-//! - [`Supervisor::probe`] (the orchestrator's background health check) lists tools under
+//! - [`Supervisor::probe`] (the orchestrator's background health check) lists tools
+//!   (resources for a server without tools) under
 //!   a short timeout, ignoring an open circuit, so a restarted server comes back (and the
 //!   circuit closes) without any request.
 
@@ -139,6 +140,16 @@ enum EnsureError {
     NotAttempted(Error),
 }
 
+/// Whether [`Supervisor::ensure`] waits out the rebuild backoff. Calls respect it (they
+/// fail fast instead of hammering a down server); the probe, which runs once per
+/// `health_check_interval`, ignores it so a restarted server is back within one interval
+/// however long the backoff has grown (up to 30 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backoff {
+    Respect,
+    Ignore,
+}
+
 /// The healing wrapper around one server's connection. Shared as `Arc<Supervisor>`.
 pub(crate) struct Supervisor {
     config: ServerConfig,
@@ -261,7 +272,7 @@ impl Supervisor {
         self.admit()?;
         let mut retried = false;
         loop {
-            let conn = match self.ensure().await {
+            let conn = match self.ensure(Backoff::Respect).await {
                 Ok(conn) => conn,
                 Err(EnsureError::Attempted(e)) => {
                     self.record_failure(&e, None);
@@ -305,15 +316,16 @@ impl Supervisor {
         }
     }
 
-    /// One health probe: (re)connects if needed, then lists tools under
-    /// `min(server timeout, 5 s)`; records latency and time, feeds the breaker (a success
-    /// closes it, even from `open`). Does nothing while backing off or after close.
+    /// One health probe: (re)connects if needed, then lists tools (resources for a server
+    /// without tools) under `min(server timeout, 5 s)`; records latency and time, feeds
+    /// the breaker (a success closes it, even from `open`). Rebuilds a lost connection even
+    /// while calls are backing off (see [`Backoff`]); does nothing after close.
     pub(crate) async fn probe(&self) {
         if self.closed.load(Ordering::Acquire) {
             return;
         }
         let started = Instant::now();
-        let conn = match self.ensure().await {
+        let conn = match self.ensure(Backoff::Ignore).await {
             Ok(conn) => conn,
             Err(EnsureError::NotAttempted(_)) => return,
             Err(EnsureError::Attempted(e)) => {
@@ -323,15 +335,23 @@ impl Supervisor {
             }
         };
         let limit = self.config.request_timeout().min(self.policy.probe_timeout);
-        let result = match tokio::time::timeout(limit, conn.list_tools()).await {
+        // A server without tools (e.g. a resources-only metadata server) is asked for its
+        // resources instead: `list_tools` would answer locally and never notice it died.
+        let offers_tools = conn.offers_tools();
+        let request = async {
+            if offers_tools { conn.list_tools().await.map(Some) } else { conn.list_resources().await.map(|_| None) }
+        };
+        let result = match tokio::time::timeout(limit, request).await {
             Ok(result) => result,
             Err(_) => Err(errors::timeout(self.server_id(), limit)),
         };
-        self.observe("tools/list", started);
+        self.observe(if offers_tools { "tools/list" } else { "resources/list" }, started);
         self.record_probe(started);
         match result {
             Ok(tools) => {
-                self.lock().tools = tools.into_iter().map(|t| t.name.to_string()).collect();
+                if let Some(tools) = tools {
+                    self.lock().tools = tools.into_iter().map(|t| t.name.to_string()).collect();
+                }
                 self.record_success();
             }
             Err(e) if is_transport_failure(&e) => self.record_failure(&e, Some(&conn)),
@@ -372,10 +392,18 @@ impl Supervisor {
     }
 
     /// Counts a failure; a transport failure on `conn` discards it (closed after a grace
-    /// period so other calls in flight on it may finish).
+    /// period so other calls in flight on it may finish). Failures of calls on a
+    /// connection that is already discarded are the same incident (e.g. parallel calls on
+    /// one hung connection all timing out) and are not counted again.
     fn record_failure(&self, e: &Error, conn: Option<&Connection>) {
         let discarded = {
             let mut s = self.lock();
+            let already_discarded =
+                conn.is_some_and(|failed| s.connection.as_ref().is_none_or(|current| current.id() != failed.id()));
+            if already_discarded {
+                tracing::debug!(server = %self.server_id(), "failure on a discarded connection: {e}");
+                return;
+            }
             s.breaker.on_failure(Instant::now());
             s.last_error = Some(e.to_string());
             match (conn, &s.connection) {
@@ -395,7 +423,7 @@ impl Supervisor {
 
     /// The live connection, or a rebuilt one (one rebuild at a time; waiters reuse its
     /// result).
-    async fn ensure(&self) -> std::result::Result<Connection, EnsureError> {
+    async fn ensure(&self, backoff: Backoff) -> std::result::Result<Connection, EnsureError> {
         if let Some(conn) = self.current() {
             return Ok(conn);
         }
@@ -409,7 +437,9 @@ impl Supervisor {
                 format!("{}: closed", self.server_id()),
             )));
         }
-        let waiting = {
+        let waiting = if backoff == Backoff::Ignore {
+            None
+        } else {
             let s = self.lock();
             s.next_attempt.filter(|at| *at > Instant::now()).map(|at| (at, s.last_error.clone().unwrap_or_default()))
         };

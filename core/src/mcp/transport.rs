@@ -25,6 +25,10 @@ const SSE_RECONNECT_ATTEMPTS: usize = 5;
 const SSE_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(10);
 /// Longest stderr line forwarded to `tracing`, in bytes; the rest is cut.
 pub(crate) const STDERR_LINE_MAX: usize = 2048;
+/// Most stderr lines per second of one child forwarded to `tracing`; the rest are
+/// counted and reported as one line when the next second starts (a child printing in
+/// a loop filled the log at about 2 MB/s).
+pub(crate) const STDERR_LINES_PER_SECOND: u32 = 50;
 /// Number of recent stderr lines kept for error messages.
 const STDERR_TAIL_LINES: usize = 5;
 /// Buffer size of the in-process duplex pipe, in bytes.
@@ -148,9 +152,50 @@ impl StderrTail {
     }
 }
 
+/// Rate limit of forwarded stderr lines: [`STDERR_LINES_PER_SECOND`] per one-second
+/// window.
+struct LineBudget {
+    window_start: std::time::Instant,
+    logged: u32,
+    suppressed: u64,
+}
+
+impl LineBudget {
+    fn new(now: std::time::Instant) -> Self {
+        LineBudget { window_start: now, logged: 0, suppressed: 0 }
+    }
+
+    /// Whether a line seen at `now` may be logged: `Some(n)` with the number of lines
+    /// dropped since the last logged one, `None` when this one is dropped too.
+    fn admit(&mut self, now: std::time::Instant) -> Option<u64> {
+        if now.duration_since(self.window_start) >= Duration::from_secs(1) {
+            self.window_start = now;
+            self.logged = 0;
+        }
+        if self.logged >= STDERR_LINES_PER_SECOND {
+            self.suppressed += 1;
+            return None;
+        }
+        self.logged += 1;
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
+fn report_suppressed(server_id: &str, suppressed: u64) {
+    if suppressed > 0 {
+        tracing::warn!(
+            target: "talk2tables::mcp::stderr",
+            server = %server_id,
+            "{suppressed} stderr line(s) not logged (more than {STDERR_LINES_PER_SECOND} per second)"
+        );
+    }
+}
+
 /// Reads `stream` line by line until EOF, cutting lines at [`STDERR_LINE_MAX`] bytes
-/// (without buffering the rest), and logs each at `info` level.
+/// (without buffering the rest), and logs each at `info` level, at most
+/// [`STDERR_LINES_PER_SECOND`] a second (every line still reaches the tail).
 pub(crate) async fn drain_stderr(server_id: String, stream: impl AsyncRead + Unpin, tail: StderrTail) {
+    let mut budget = LineBudget::new(std::time::Instant::now());
     let mut reader = BufReader::new(stream);
     let mut line: Vec<u8> = Vec::new();
     let mut cut = false;
@@ -164,8 +209,9 @@ pub(crate) async fn drain_stderr(server_id: String, stream: impl AsyncRead + Unp
         };
         if buf.is_empty() {
             if !line.is_empty() {
-                emit(&server_id, &line, cut, &tail);
+                emit(&server_id, &line, cut, &tail, &mut budget);
             }
+            report_suppressed(&server_id, budget.suppressed);
             break;
         }
         let (chunk, newline) = match buf.iter().position(|&b| b == b'\n') {
@@ -180,19 +226,22 @@ pub(crate) async fn drain_stderr(server_id: String, stream: impl AsyncRead + Unp
         let consumed = newline.unwrap_or(buf.len());
         reader.consume(consumed);
         if newline.is_some() {
-            emit(&server_id, &line, cut, &tail);
+            emit(&server_id, &line, cut, &tail, &mut budget);
             line.clear();
             cut = false;
         }
     }
 }
 
-fn emit(server_id: &str, line: &[u8], cut: bool, tail: &StderrTail) {
+fn emit(server_id: &str, line: &[u8], cut: bool, tail: &StderrTail, budget: &mut LineBudget) {
     let mut text = String::from_utf8_lossy(line).trim_end_matches('\r').to_string();
     if cut {
         text.push_str(" …");
     }
-    tracing::info!(target: "talk2tables::mcp::stderr", server = %server_id, "{text}");
+    if let Some(suppressed) = budget.admit(std::time::Instant::now()) {
+        report_suppressed(server_id, suppressed);
+        tracing::info!(target: "talk2tables::mcp::stderr", server = %server_id, "{text}");
+    }
     tail.push(text);
 }
 
@@ -212,6 +261,27 @@ mod tests {
         assert_eq!(lines[0], "first");
         assert_eq!(lines[1].len(), STDERR_LINE_MAX + " …".len());
         assert_eq!(lines[2], "last without newline");
+    }
+
+    /// A child flooding stderr is logged at a bounded rate; the count of dropped lines
+    /// is reported with the next logged line.
+    #[test]
+    fn stderr_logging_is_rate_limited() {
+        let start = std::time::Instant::now();
+        let mut budget = LineBudget::new(start);
+        let logged = (0..10_000).filter(|_| budget.admit(start).is_some()).count();
+        assert_eq!(logged, STDERR_LINES_PER_SECOND as usize);
+        let later = start + Duration::from_millis(1001);
+        assert_eq!(budget.admit(later), Some(10_000 - u64::from(STDERR_LINES_PER_SECOND)));
+        assert_eq!(budget.admit(later), Some(0));
+    }
+
+    #[tokio::test]
+    async fn flooded_stderr_still_fills_the_tail() {
+        let input: Vec<u8> = (0..5_000).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let tail = StderrTail::default();
+        drain_stderr("s".into(), &input[..], tail.clone()).await;
+        assert!(tail.joined().ends_with("line 4999"), "{}", tail.joined());
     }
 
     #[test]

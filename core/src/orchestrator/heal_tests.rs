@@ -294,6 +294,57 @@ async fn slow_tool_times_out_and_the_next_request_is_not_slowed() {
 }
 
 #[tokio::test]
+async fn parallel_timeouts_on_one_connection_count_as_one_failure() {
+    let db = TestServer::new("db");
+    let mut cfg = server_config("db", TransportKind::InProcess);
+    cfg.timeout = 0.3;
+    let orch = Orchestrator::start_with(
+        &config(vec![cfg]),
+        HashMap::from([("db".to_string(), db.in_process())]),
+        policy(2, Duration::from_secs(60)),
+        None,
+    )
+    .await
+    .unwrap();
+    let calls = (0..4).map(|_| orch.call_tool("slow", Default::default()));
+    for result in futures::future::join_all(calls).await {
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::McpTimeout);
+    }
+    // One incident: the circuit (threshold 2) stays closed and the next call reconnects.
+    let status = &orch.statuses()[0];
+    assert_eq!(status.consecutive_failures, 1, "{status:?}");
+    assert_eq!(status.circuit_state, CircuitState::Closed);
+    orch.execute_query("SELECT 1").await.unwrap();
+    orch.close().await;
+}
+
+#[tokio::test]
+async fn probe_of_a_server_without_tools_notices_it_is_gone() {
+    let port = free_port();
+    let mut meta = TestServer::new("meta");
+    meta.tools = false;
+    let server = RunningHttp::start(&meta, port, false).await;
+    let mut cfg = http_server("meta", port, 1.0);
+    cfg.capabilities = vec!["list_resources".into()];
+    let orch = Orchestrator::start_with(
+        &config(vec![cfg]),
+        HashMap::new(),
+        policy(5, Duration::from_secs(60)),
+        Some(Duration::from_millis(100)),
+    )
+    .await
+    .unwrap();
+    assert!(orch.statuses()[0].connected);
+    server.stop().await;
+    let started = Instant::now();
+    while orch.statuses()[0].connected {
+        assert!(started.elapsed() < Duration::from_secs(5), "probe did not notice: {:?}", orch.statuses()[0]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    orch.close().await;
+}
+
+#[tokio::test]
 async fn gather_skips_an_open_circuit_at_once() {
     let db = TestServer::new("db");
     let mut db_cfg = server_config("db", TransportKind::InProcess);

@@ -2,6 +2,7 @@
 //! SQLite (file opened read-only), PostgreSQL and MySQL/MariaDB (read-only transactions).
 
 use talk2tables_common::{DatabaseSchema, Dialect, QueryOutput};
+use tokio_util::sync::CancellationToken;
 
 use crate::mysql::MysqlBackend;
 use crate::postgres::PostgresBackend;
@@ -51,10 +52,16 @@ impl Backend {
         }
     }
 
-    /// Runs a statement that passed the guard.
-    pub(crate) async fn execute(&self, sql: &str, options: &DbOptions) -> Result<QueryOutput, QueryError> {
+    /// Runs a statement that passed the guard. `cancel` interrupts a SQLite statement
+    /// (PostgreSQL and MySQL statements end at their server-side timeout).
+    pub(crate) async fn execute(
+        &self,
+        sql: &str,
+        options: &DbOptions,
+        cancel: &CancellationToken,
+    ) -> Result<QueryOutput, QueryError> {
         match self {
-            Backend::Sqlite(db) => db.execute(sql, options).await,
+            Backend::Sqlite(db) => db.execute(sql, options, cancel).await,
             Backend::Postgres(db) => db.execute(sql, options).await,
             Backend::Mysql(db) => db.execute(sql, options).await,
         }

@@ -2,6 +2,7 @@
 //! `database://schema` resource.
 
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -89,8 +90,17 @@ impl DatabaseServer {
     /// Checks `sql` with the guard for this dialect and runs it read-only: what the
     /// `execute_query` tool does, without MCP around it.
     pub async fn execute(&self, sql: &str) -> Result<QueryOutput, QueryError> {
+        self.execute_cancellable(sql, &CancellationToken::new()).await
+    }
+
+    /// [`Self::execute`] that stops early when `cancel` fires (the client sent
+    /// `notifications/cancelled`, or went away): on SQLite the running statement is
+    /// interrupted at once and its connection returns to the pool, instead of running
+    /// on until the timeout. Error when cancelled: `SQL_EXECUTION_FAILED: query
+    /// cancelled by the client`.
+    pub async fn execute_cancellable(&self, sql: &str, cancel: &CancellationToken) -> Result<QueryOutput, QueryError> {
         check_query(sql, self.dialect()).map_err(QueryError::Rejected)?;
-        self.inner.backend.execute(sql, &self.inner.options).await
+        self.inner.backend.execute(sql, &self.inner.options, cancel).await
     }
 
     /// The `database://schema` document, introspected now.
@@ -107,9 +117,13 @@ impl DatabaseServer {
                        the dialect given by the database://schema resource. Results are capped; \
                        truncated=true means more rows exist. Errors start with SQL_REJECTED or \
                        SQL_EXECUTION_FAILED.")]
-    async fn execute_query(&self, Parameters(args): Parameters<ExecuteQueryArgs>) -> Result<CallToolResult, ErrorData> {
+    async fn execute_query(
+        &self,
+        Parameters(args): Parameters<ExecuteQueryArgs>,
+        cancel: CancellationToken,
+    ) -> Result<CallToolResult, ErrorData> {
         let started = std::time::Instant::now();
-        match self.execute(&args.query).await {
+        match self.execute_cancellable(&args.query, &cancel).await {
             Ok(output) => {
                 tracing::info!(
                     rows = output.row_count,

@@ -20,6 +20,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr, Sqlite, Statement, TypeInfo, ValueRef};
 use talk2tables_common::{ColumnSchema, DatabaseSchema, Dialect, ForeignKey, QueryOutput, TableSchema};
+use tokio_util::sync::CancellationToken;
 
 use crate::collect::{Next, RowCollector, blob_to_hex, cap_text};
 use crate::error::driver_message;
@@ -27,6 +28,17 @@ use crate::{DbError, DbOptions, QueryError};
 
 /// Progress-handler granularity: SQLite VM instructions between deadline checks.
 const PROGRESS_OPS: i32 = 1000;
+
+/// Error text of a statement stopped because the client cancelled the request.
+const CANCELLED: &str = "query cancelled by the client";
+
+/// Largest string or blob SQLite may build or return on our connections, in bytes
+/// (`SQLITE_LIMIT_LENGTH`; SQLite's default is 1e9). Without it one query such as
+/// `SELECT randomblob(1000000000)` or `printf('%.*c', 1000000000, 'x')` allocates
+/// about 2 GB in the server (SQLite's value plus our copy) before the cell cap cuts it
+/// to 16 KiB, and four at once (the pool size) exhaust memory. Such a query now fails
+/// with `string or blob too big`; stored values larger than this cannot be read.
+pub(crate) const MAX_VALUE_BYTES: i32 = 32 * 1024 * 1024;
 
 /// A read-only SQLite database.
 #[derive(Clone, Debug)]
@@ -82,17 +94,32 @@ impl SqliteBackend {
     }
 
     /// Runs one statement that already passed the guard, under `options`' caps.
-    pub(crate) async fn execute(&self, sql: &str, options: &DbOptions) -> Result<QueryOutput, QueryError> {
+    /// `cancel` interrupts the statement through the progress handler (dropping the
+    /// future alone would leave it running on sqlx's worker thread until the deadline).
+    pub(crate) async fn execute(
+        &self,
+        sql: &str,
+        options: &DbOptions,
+        cancel: &CancellationToken,
+    ) -> Result<QueryOutput, QueryError> {
         let deadline = Instant::now() + options.timeout;
         let run = async {
-            let mut conn = self.acquire_with_deadline(deadline).await?;
+            let mut conn = self.acquire_with_deadline(deadline, Some(cancel.clone())).await?;
             run_query(&mut conn, sql, options).await
+        };
+        let run = async {
+            tokio::select! {
+                result = run => Some(result),
+                () = cancel.cancelled() => None,
+            }
         };
         match tokio::time::timeout(options.timeout, run).await {
             Err(_) => Err(QueryError::Timeout(options.timeout)),
-            Ok(Err(_)) if Instant::now() >= deadline => Err(QueryError::Timeout(options.timeout)),
-            Ok(Err(e)) => Err(QueryError::Failed(driver_message(&e))),
-            Ok(Ok(out)) => Ok(out),
+            Ok(None) => Err(QueryError::Failed(CANCELLED.into())),
+            Ok(Some(_)) if cancel.is_cancelled() => Err(QueryError::Failed(CANCELLED.into())),
+            Ok(Some(Err(_))) if Instant::now() >= deadline => Err(QueryError::Timeout(options.timeout)),
+            Ok(Some(Err(e))) => Err(QueryError::Failed(driver_message(&e))),
+            Ok(Some(Ok(out))) => Ok(out),
         }
     }
 
@@ -102,7 +129,7 @@ impl SqliteBackend {
     pub(crate) async fn schema(&self, options: &DbOptions) -> Result<DatabaseSchema, DbError> {
         let deadline = Instant::now() + options.timeout;
         let run = async {
-            let mut conn = self.acquire_with_deadline(deadline).await?;
+            let mut conn = self.acquire_with_deadline(deadline, None).await?;
             introspect(&mut conn).await
         };
         match tokio::time::timeout(options.timeout, run).await {
@@ -113,11 +140,18 @@ impl SqliteBackend {
     }
 
     /// A pooled connection whose progress handler interrupts any statement once
-    /// `deadline` has passed (set on every checkout, so a connection returned by a
-    /// timed-out call never carries an old deadline into the next one).
-    async fn acquire_with_deadline(&self, deadline: Instant) -> Result<PoolConnection<Sqlite>, sqlx::Error> {
+    /// `deadline` has passed or `cancel` fired (set on every checkout, so a connection
+    /// returned by a timed-out or cancelled call never carries an old deadline or token
+    /// into the next one).
+    async fn acquire_with_deadline(
+        &self,
+        deadline: Instant,
+        cancel: Option<CancellationToken>,
+    ) -> Result<PoolConnection<Sqlite>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
-        conn.lock_handle().await?.set_progress_handler(PROGRESS_OPS, move || Instant::now() < deadline);
+        conn.lock_handle().await?.set_progress_handler(PROGRESS_OPS, move || {
+            Instant::now() < deadline && !cancel.as_ref().is_some_and(|c| c.is_cancelled())
+        });
         Ok(conn)
     }
 }
@@ -135,6 +169,7 @@ mod ffi {
         pub(super) fn sqlite3_set_authorizer(db: *mut c_void, callback: Option<Authorizer>, arg: *mut c_void) -> c_int;
     }
 
+    pub(super) const SQLITE_LIMIT_LENGTH: c_int = 0;
     pub(super) const SQLITE_LIMIT_ATTACHED: c_int = 7;
     pub(super) const SQLITE_OK: c_int = 0;
     pub(super) const SQLITE_DENY: c_int = 1;
@@ -171,13 +206,15 @@ unsafe extern "C" fn read_only_authorizer(
 }
 
 /// Denies ATTACH (limit 0) and every non-reading action (authorizer) on `db`, a live
-/// `sqlite3*` owned by the connection being set up.
+/// `sqlite3*` owned by the connection being set up, and caps values at
+/// [`MAX_VALUE_BYTES`].
 fn lock_down(db: *mut std::ffi::c_void) {
     // SAFETY: `db` is the open handle of the connection sqlx just created, used on this
     // thread while the connection is locked; the callback is a plain function with no
     // captured state.
     unsafe {
         ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_ATTACHED, 0);
+        ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
         ffi::sqlite3_set_authorizer(db, Some(read_only_authorizer), std::ptr::null_mut());
     }
 }
@@ -356,6 +393,13 @@ mod tests {
 }
 
 #[cfg(test)]
+impl SqliteBackend {
+    async fn execute_plain(&self, sql: &str, options: &DbOptions) -> Result<QueryOutput, QueryError> {
+        self.execute(sql, options, &CancellationToken::new()).await
+    }
+}
+
+#[cfg(test)]
 mod read_only_tests {
     use super::*;
 
@@ -378,17 +422,47 @@ mod read_only_tests {
             format!("VACUUM INTO '{}'", vacuumed.display()),
             "PRAGMA writable_schema = 1".to_string(),
         ] {
-            let err = db.execute(&sql, &opts).await.expect_err("refused by the connection");
+            let err = db.execute_plain(&sql, &opts).await.expect_err("refused by the connection");
             assert!(matches!(err, QueryError::Failed(_)), "{sql}: {err}");
         }
         assert!(!attached.exists() && !vacuumed.exists(), "no file may be created");
-        let out = db.execute("SELECT query_only FROM pragma_query_only", &opts).await.expect("pragma read");
+        let out = db.execute_plain("SELECT query_only FROM pragma_query_only", &opts).await.expect("pragma read");
         assert_eq!(out.rows[0][0], serde_json::json!(1));
-        let err = db.execute("DELETE FROM orders", &opts).await.expect_err("write must fail");
+        let err = db.execute_plain("DELETE FROM orders", &opts).await.expect_err("write must fail");
         assert!(matches!(err, QueryError::Failed(ref m) if m.contains("not authorized")), "{err}");
-        let out = db.execute("SELECT count(*) FROM orders", &opts).await.expect("count");
+        let out = db.execute_plain("SELECT count(*) FROM orders", &opts).await.expect("count");
         assert_eq!(out.rows[0][0], serde_json::json!(2000));
-        let out = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'x'", &opts).await.expect("count");
+        let out = db.execute_plain("SELECT count(*) FROM sqlite_master WHERE name = 'x'", &opts).await.expect("count");
         assert_eq!(out.rows[0][0], serde_json::json!(0));
+    }
+
+    /// Giant values fail fast instead of allocating gigabytes (they used to succeed after
+    /// building a 1 GB value); values below the limit still work.
+    #[tokio::test]
+    async fn giant_values_are_refused_by_the_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 10).expect("date");
+        crate::sample::create(&path, date).await.expect("sample");
+        let opts = DbOptions::default();
+        let db = SqliteBackend::open(path.to_str().expect("utf-8"), &opts).await.expect("open");
+        let over = MAX_VALUE_BYTES as i64 + 1;
+        for sql in [
+            format!("SELECT randomblob({over})"),
+            format!("SELECT zeroblob({over})"),
+            format!("SELECT length(replace(hex(zeroblob({})), '0', 'ab'))", MAX_VALUE_BYTES / 2),
+        ] {
+            let started = Instant::now();
+            let err = db.execute_plain(&sql, &opts).await.expect_err(&sql);
+            assert!(matches!(err, QueryError::Failed(ref m) if m.contains("too big")), "{sql}: {err}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "{sql}");
+        }
+        // printf() gives NULL instead of a value over the limit.
+        for sql in [format!("SELECT printf('%.*c', {over}, 'x')"), "SELECT printf('%.*c', 1000000000, 'x')".into()] {
+            let out = db.execute_plain(&sql, &opts).await.expect(&sql);
+            assert_eq!(out.rows[0][0], serde_json::Value::Null, "{sql}");
+        }
+        let out = db.execute_plain("SELECT length(zeroblob(1000000))", &opts).await.expect("1 MB is fine");
+        assert_eq!(out.rows[0][0], serde_json::json!(1_000_000));
     }
 }

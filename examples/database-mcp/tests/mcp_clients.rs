@@ -187,3 +187,33 @@ async fn binary_rejects_sse_and_missing_db() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--db"));
 }
+
+/// A client that gives up on a call (its future is dropped, so rmcp sends
+/// `notifications/cancelled`) frees the database at once: before, each abandoned heavy
+/// query kept one of the four pooled connections busy until the 20 s timeout, so a
+/// simple query after a few abandoned ones waited for the timeout.
+#[tokio::test]
+async fn cancelled_calls_stop_their_queries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::sample_db(dir.path()).await;
+    let opts = DbOptions { timeout: Duration::from_secs(20), ..DbOptions::default() };
+    let server = connect(path.to_str().expect("utf-8"), opts).await.expect("connect");
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    let serving = tokio::spawn(async move {
+        let running = server.serve(server_io).await.expect("server init");
+        running.waiting().await
+    });
+    let client = within(().serve(client_io)).await.expect("initialize");
+    let heavy = "SELECT count(*) FROM orders a, orders b, orders c";
+    for _ in 0..6 {
+        let call = client.call_tool(CallToolRequestParams::new("execute_query").with_arguments(args(heavy)));
+        assert!(tokio::time::timeout(Duration::from_millis(300), call).await.is_err(), "the heavy query finished");
+    }
+    let started = std::time::Instant::now();
+    let call = CallToolRequestParams::new("execute_query").with_arguments(args("SELECT count(*) FROM customers"));
+    let result = within(client.call_tool(call)).await.expect("call");
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "waited {:?} for a free connection", started.elapsed());
+    within(client.cancel()).await.expect("close");
+    within(serving).await.expect("join").expect("server ended");
+}

@@ -171,7 +171,7 @@ async fn completions(State(state): State<Compat>, body: Result<Json<CompletionRe
             "finish_reason": answer.finish_reason,
             "query_result": answer.query_result,
         }],
-        "usage": usage(prompt_chars, completion_chars),
+        "usage": usage(&response, prompt_chars, completion_chars),
     }))
     .into_response()
 }
@@ -191,7 +191,11 @@ fn stream_completion(engine: Engine, request: ChatRequest, id: String, created: 
     };
     tokio::spawn(async move {
         let _ = tx.send(data_event(&chunk(json!({"role": "assistant", "content": ""}), None, None)));
-        let response = engine.chat(request).await;
+        // A client that hangs up stops the pipeline (and its MCP call) at once.
+        let response = tokio::select! {
+            response = engine.chat(request) => response,
+            () = tx.closed() => return,
+        };
         let answer = Answer::from_response(&response);
         // The text in line-sized pieces, as a model would stream it.
         for piece in answer.content.split_inclusive('\n') {
@@ -199,7 +203,7 @@ fn stream_completion(engine: Engine, request: ChatRequest, id: String, created: 
         }
         let mut last = chunk(json!({}), Some(answer.finish_reason), Some(("query_result", answer.query_result)));
         if let Some(obj) = last.as_object_mut() {
-            obj.insert("usage".into(), usage(prompt_chars, answer.content.chars().count()));
+            obj.insert("usage".into(), usage(&response, prompt_chars, answer.content.chars().count()));
         }
         let _ = tx.send(data_event(&last));
         let _ = tx.send(Event::default().data("[DONE]"));
@@ -216,9 +220,19 @@ fn data_event(value: &Value) -> Event {
     Event::default().data(serde_json::to_string(value).unwrap_or_default())
 }
 
-/// `usage`: token counts estimated as one token per four characters (rounded up); the
-/// offline engine has no tokenizer, and an LLM's own counts are not passed up by the core.
-fn usage(prompt_chars: usize, completion_chars: usize) -> Value {
+/// `usage` of a completion: the LLM's own counts (`data.metadata.llm_usage`) when the
+/// core reports them, else [`estimated_usage`].
+fn usage(response: &ChatResponse, prompt_chars: usize, completion_chars: usize) -> Value {
+    match response.data.as_ref().and_then(|d| d.metadata.llm_usage) {
+        Some(u) => json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+                          "total_tokens": u.total_tokens}),
+        None => estimated_usage(prompt_chars, completion_chars),
+    }
+}
+
+/// Token counts estimated as one token per four characters (rounded up), for answers
+/// without an LLM (the offline engine has no tokenizer).
+fn estimated_usage(prompt_chars: usize, completion_chars: usize) -> Value {
     let tokens = |chars: usize| chars.div_ceil(4);
     let (p, c) = (tokens(prompt_chars), tokens(completion_chars));
     json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c})
@@ -410,39 +424,9 @@ pub fn transport_name(transport: TransportKind) -> &'static str {
     }
 }
 
-/// `engine.health()` as the JSON of `GET /api/health` (DESIGN.md §3), written field by
-/// field so that in-process servers (the embedded default) serialise too.
+/// `engine.health()` as the JSON of `GET /api/health` (DESIGN.md §3).
 pub fn health_value(health: &Health) -> Value {
-    let services: serde_json::Map<String, Value> = health
-        .services
-        .iter()
-        .map(|(id, s)| {
-            let service = json!({
-                "healthy": s.healthy,
-                "status": s.status,
-                "name": s.name,
-                "transport": transport_name(s.transport),
-                "priority": s.priority,
-                "domains": s.domains,
-                "tools": s.tools,
-                "resources": s.resources,
-                "last_error": s.last_error,
-            });
-            (id.clone(), service)
-        })
-        .collect();
-    let d = &health.details;
-    json!({
-        "status": health.status,
-        "services": services,
-        "timestamp": health.timestamp,
-        "details": {
-            "total_services": d.total_services,
-            "healthy_services": d.healthy_services,
-            "unhealthy_services": d.unhealthy_services,
-            "cache": {"hits": d.cache.hits, "misses": d.cache.misses},
-        },
-    })
+    serde_json::to_value(health).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -475,7 +459,28 @@ mod tests {
 
     #[test]
     fn usage_is_rounded_up() {
-        assert_eq!(usage(5, 0), json!({"prompt_tokens": 2, "completion_tokens": 0, "total_tokens": 2}));
+        assert_eq!(estimated_usage(5, 0), json!({"prompt_tokens": 2, "completion_tokens": 0, "total_tokens": 2}));
+    }
+
+    #[test]
+    fn usage_prefers_the_llm_counts() {
+        let mut body = json!({
+            "success": true,
+            "data": {"sql_query": "SELECT 1", "results": {"columns": ["n"], "rows": [[1]], "row_count": 1,
+                     "truncated": false, "total_rows": null},
+                     "resolved_entities": [], "explanation": "", "recovery_performed": false,
+                     "metadata": {"mcp_servers_used": [], "recovery_attempts": 0, "attempted_sql": [],
+                                  "generator": "llm:openai", "dialect": "sqlite",
+                                  "llm_usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}}},
+            "error": null,
+            "metadata": {"mode": "multi_mcp", "processing_time_seconds": 0.1, "recovery_performed": false},
+            "timestamp": "2026-11-30T12:00:00Z", "response_id": "00000000-0000-0000-0000-000000000000"
+        });
+        let response: ChatResponse = serde_json::from_value(body.clone()).expect("response");
+        assert_eq!(usage(&response, 8, 8), json!({"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}));
+        body["data"]["metadata"].as_object_mut().expect("metadata").remove("llm_usage");
+        let response: ChatResponse = serde_json::from_value(body).expect("response");
+        assert_eq!(usage(&response, 8, 8), json!({"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}));
     }
 
     #[test]

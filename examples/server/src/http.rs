@@ -137,6 +137,10 @@ async fn chat_stream(State(engine): State<Engine>, body: Result<Json<ChatRequest
                     let _ = events_tx.send(json_event("progress", &p));
                 }
                 response = &mut answer => break response,
+                // The client went away (the SSE body was dropped): dropping `answer`
+                // cancels the MCP call, so the Database MCP stops the query instead of
+                // running it to its timeout for nobody.
+                () = events_tx.closed() => return,
             }
         };
         while let Ok(p) = progress_rx.try_recv() {
@@ -169,10 +173,9 @@ async fn modes(State(engine): State<Engine>) -> Json<talk2tables::status::ModesI
     Json(engine.modes())
 }
 
-/// `GET /api/health`, written through [`crate::compat::health_value`] (the core's
-/// `Health` does not serialise in-process servers).
-async fn health(State(engine): State<Engine>) -> Json<serde_json::Value> {
-    Json(crate::compat::health_value(&engine.health().await))
+/// `GET /api/health`.
+async fn health(State(engine): State<Engine>) -> Json<talk2tables::status::Health> {
+    Json(engine.health().await)
 }
 
 async fn live() -> Json<serde_json::Value> {
