@@ -111,16 +111,37 @@ pub async fn node(plan: &Plan<'_>, repo: &Path, addon: &Path) -> CallCost {
     run_script("node", cmd, plan, &dir).await
 }
 
-/// Python: `import talk2tables` with `python3` (the binding must be installed in that
-/// interpreter, e.g. `maturin develop --release`).
-pub async fn python(plan: &Plan<'_>) -> CallCost {
+/// Python: `import talk2tables` with `python3`. When the release module `native`
+/// (`lib_native.so` of `cargo build --release -p talk2tables-python`) exists, the package
+/// is staged from `python/src/talk2tables` with it as `_native.abi3.so` and put first on
+/// `PYTHONPATH`; otherwise the interpreter's installed package is used.
+pub async fn python(plan: &Plan<'_>, repo: &Path, native: &Path) -> CallCost {
     let dir = plan.data_dir.join("python");
     if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join("calls.py"), PYTHON_SCRIPT)) {
         return CallCost::missing("python", format!("cannot prepare the Python run: {e}"));
     }
     let mut cmd = Command::new("python3");
     cmd.arg(dir.join("calls.py"));
+    if native.exists() {
+        let pkg = dir.join("site").join("talk2tables");
+        if let Err(e) = stage_python(&repo.join("python/src/talk2tables"), native, &pkg) {
+            return CallCost::missing("python", format!("cannot stage the Python package: {e}"));
+        }
+        cmd.env("PYTHONPATH", dir.join("site"));
+    }
     run_script("python", cmd, plan, &dir).await
+}
+
+fn stage_python(src: &Path, native: &Path, pkg: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(pkg)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), pkg.join(entry.file_name()))?;
+        }
+    }
+    std::fs::copy(native, pkg.join("_native.abi3.so"))?;
+    Ok(())
 }
 
 async fn run_script(language: &str, mut cmd: Command, plan: &Plan<'_>, data_dir: &Path) -> CallCost {

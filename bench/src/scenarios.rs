@@ -251,7 +251,7 @@ pub async fn run_all(args: &Args) -> BenchResult<Results> {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let addon = args.node_addon.clone().unwrap_or_else(|| bins.join("libtalk2tables_node.so"));
         calls.push(in_process::node(&plan, &repo, &addon).await);
-        calls.push(in_process::python(&plan).await);
+        calls.push(in_process::python(&plan, &repo, &bins.join("lib_native.so")).await);
     }
 
     Ok(Results {
