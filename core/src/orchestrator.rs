@@ -353,6 +353,15 @@ impl Orchestrator {
 
     /// One server's resources through its supervisor (reconnect, breaker, one retry).
     async fn server_resources(&self, sup: &Supervisor) -> Result<Arc<ServerResources>> {
+        // A fresh entry for the live connection answers without the supervisor: no MCP
+        // request is made, so none is timed into the request histogram (a warm question
+        // shows only its `tools/call`).
+        if let Some(conn) = sup.current()
+            && !sup.is_open()
+            && let Some(hit) = self.fresh(&sup.config().server_id, &conn).await
+        {
+            return Ok(hit);
+        }
         let result = sup
             .run(CallKind::Read, |conn| async move { self.cached_or_fetch(&sup.config().server_id, &conn).await })
             .await;
@@ -360,6 +369,17 @@ impl Orchestrator {
             sup.set_error(e.to_string());
         }
         result
+    }
+
+    /// The cached resources of `id` when read from `conn` and unchanged since (counted as
+    /// a hit); `None` when absent, stale, or the cache is off.
+    async fn fresh(&self, id: &str, conn: &Connection) -> Option<Arc<ServerResources>> {
+        let cached = self.cache.as_ref()?.get(id).await?;
+        let fresh = cached.connection == conn.id() && cached.changes == conn.resource_changes();
+        fresh.then(|| {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            cached
+        })
     }
 
     /// One server's resources, from the cache when fresh, read from this same connection

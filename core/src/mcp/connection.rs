@@ -438,7 +438,7 @@ impl Connection {
         let mut args = serde_json::Map::new();
         args.insert("query".into(), serde_json::Value::String(sql.to_string()));
         let result = self.call_tool(EXECUTE_QUERY_TOOL, args).await?;
-        parse_query_result(&self.inner.server_id, &result)
+        parse_query_result(&self.inner.server_id, result)
     }
 
     /// Cancels the service (for stdio: closes stdin, then SIGTERM, then kill, bounded to

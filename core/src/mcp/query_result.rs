@@ -31,12 +31,15 @@ pub(crate) fn result_text(result: &CallToolResult) -> String {
 ///
 /// Errors: `SQL_REJECTED` / `SQL_EXECUTION_FAILED` for tool errors (see module doc),
 /// `MCP_PROTOCOL_ERROR` when a success result has no recognisable rows.
-pub(crate) fn parse_query_result(server_id: &str, result: &CallToolResult) -> Result<QueryOutput, Error> {
+///
+/// Takes the result by value so the rows move out of it: they are copied nowhere between
+/// the tool result and the HTTP body.
+pub(crate) fn parse_query_result(server_id: &str, result: CallToolResult) -> Result<QueryOutput, Error> {
     if result.is_error == Some(true) {
-        return Err(tool_error(&result_text(result)));
+        return Err(tool_error(&result_text(&result)));
     }
-    let value = match &result.structured_content {
-        Some(v) if !v.is_null() => v.clone(),
+    let value = match result.structured_content {
+        Some(v) if !v.is_null() => v,
         _ => {
             let Some(text) = result.content.iter().find_map(|c| c.as_text()) else {
                 return Err(protocol(server_id, "execute_query returned neither structured content nor text"));
@@ -132,7 +135,7 @@ mod tests {
         let mut r = text_result("ignored", false);
         r.structured_content = Some(json!({"columns": ["a", "b"], "rows": [[1, "x"]], "row_count": 1,
                                            "truncated": true, "total_rows": 5}));
-        let out = parse_query_result("db", &r).unwrap();
+        let out = parse_query_result("db", r).unwrap();
         assert_eq!(out.columns, ["a", "b"]);
         assert_eq!(out.rows, vec![vec![json!(1), json!("x")]]);
         assert!(out.truncated);
@@ -143,7 +146,7 @@ mod tests {
     fn object_rows_follow_columns_order() {
         let r =
             text_result(r#"{"columns": ["name", "total"], "rows": [{"total": 3, "name": "w"}, {"name": "v"}]}"#, false);
-        let out = parse_query_result("db", &r).unwrap();
+        let out = parse_query_result("db", r).unwrap();
         assert_eq!(out.rows, vec![vec![json!("w"), json!(3)], vec![json!("v"), Value::Null]]);
         assert_eq!(out.row_count, 2);
         assert!(!out.truncated);
@@ -152,7 +155,7 @@ mod tests {
     #[test]
     fn object_rows_without_columns_derive_them() {
         let r = text_result(r#"{"rows": [{"b": 2, "a": 1}]}"#, false);
-        let out = parse_query_result("db", &r).unwrap();
+        let out = parse_query_result("db", r).unwrap();
         assert_eq!(out.columns, ["a", "b"]);
         assert_eq!(out.rows, vec![vec![json!(1), json!(2)]]);
     }
@@ -160,7 +163,7 @@ mod tests {
     #[test]
     fn malformed_results_are_protocol_errors() {
         for text in ["not json", "[1,2]", r#"{"columns": ["a"]}"#, r#"{"rows": [[1]]}"#, r#"{"rows": [3]}"#] {
-            let e = parse_query_result("db", &text_result(text, false)).unwrap_err();
+            let e = parse_query_result("db", text_result(text, false)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::McpProtocolError, "{text}");
             assert!(e.message().starts_with("db: "));
         }
@@ -168,11 +171,11 @@ mod tests {
 
     #[test]
     fn tool_error_prefixes() {
-        let e = parse_query_result("db", &text_result("SQL_REJECTED: only SELECT", true)).unwrap_err();
+        let e = parse_query_result("db", text_result("SQL_REJECTED: only SELECT", true)).unwrap_err();
         assert_eq!((e.kind(), e.message()), (ErrorKind::SqlRejected, "only SELECT"));
-        let e = parse_query_result("db", &text_result("SQL_EXECUTION_FAILED: no such table: x", true)).unwrap_err();
+        let e = parse_query_result("db", text_result("SQL_EXECUTION_FAILED: no such table: x", true)).unwrap_err();
         assert_eq!((e.kind(), e.message()), (ErrorKind::SqlExecutionFailed, "no such table: x"));
-        let e = parse_query_result("db", &text_result("disk I/O error", true)).unwrap_err();
+        let e = parse_query_result("db", text_result("disk I/O error", true)).unwrap_err();
         assert_eq!((e.kind(), e.message()), (ErrorKind::SqlExecutionFailed, "disk I/O error"));
     }
 }

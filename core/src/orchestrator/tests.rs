@@ -79,6 +79,10 @@ async fn warm_cache_makes_no_round_trips() {
     let (meta, db) = (TestServer::new("meta"), TestServer::new("db"));
     let cfg = config(vec![server("db", 10, &["execute_query"], &[]), server("meta", 1, &["list_resources"], &[])], 300);
     let orch = Orchestrator::start(&cfg, factories(&[("meta", &meta), ("db", &db)])).await.unwrap();
+    let timer = prometheus::HistogramVec::new(prometheus::HistogramOpts::new("t", "t"), &["server", "method"]).unwrap();
+    orch.set_request_timer(&timer);
+    let timed =
+        || ["meta", "db"].iter().map(|s| timer.with_label_values(&[*s, "resources"]).get_sample_count()).sum::<u64>();
     let calls_before = meta.resource_calls() + db.resource_calls();
 
     let first = orch.gather(Scope::All).await.unwrap();
@@ -93,8 +97,11 @@ async fn warm_cache_makes_no_round_trips() {
     assert_eq!(calls_after_first - calls_before, 4, "list + read per server");
     assert_eq!(orch.cache_stats(), CacheStats { hits: 0, misses: 2, entries: 2 });
 
+    let timed_after_first = timed();
+    assert_eq!(timed_after_first, 2, "one timed fetch per server");
     let second = orch.gather(Scope::All).await.unwrap();
     assert_eq!(meta.resource_calls() + db.resource_calls(), calls_after_first, "0 MCP round trips");
+    assert_eq!(timed(), timed_after_first, "cache hits are not recorded as MCP requests");
     assert_eq!(second, first, "same resources, same fingerprint");
     assert_eq!(orch.cache_stats(), CacheStats { hits: 2, misses: 2, entries: 2 });
 

@@ -136,6 +136,11 @@ async fn serve_http(server: talk2tables_database_mcp::DatabaseServer, args: &Arg
     let app = http_router_with_config(server, config);
     eprintln!("listening on http://{addr}/mcp");
     let shutdown = ct.clone();
+    // TCP_NODELAY: rmcp writes a response as several small SSE chunks; with Nagle on, the
+    // second chunk waits for the client's delayed ACK (~40 ms per request on Linux).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;

@@ -88,6 +88,11 @@ async fn serve_http(server: MetadataServer, host: &str, port: u16) -> Result<(),
     let app = http_router(server, ct.clone());
     eprintln!("listening on http://{addr}/mcp");
     let shutdown = ct.clone();
+    // TCP_NODELAY: rmcp writes a response as several small SSE chunks; with Nagle on, the
+    // second chunk waits for the client's delayed ACK (~40 ms per request on Linux).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             if let Err(e) = tokio::signal::ctrl_c().await {

@@ -54,6 +54,10 @@ pub async fn serve(engine: Engine, server_urls: crate::compat::ServerUrls, host:
         .map_err(|e| Error::new(ErrorKind::ConfigError, format!("cannot listen on {host}:{port}: {e}")))?;
     let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
     eprintln!("talk2tables-server listening on http://{addr}");
+    // TCP_NODELAY: no Nagle delay on small responses (axum leaves it off).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(engine, server_urls))
         .with_graceful_shutdown(shutdown_signal())
         .await
