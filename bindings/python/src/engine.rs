@@ -63,6 +63,36 @@ impl NativeEngine {
         future_into_py(py, async move { to_json(&engine.chat(request).await) })
     }
 
+    /// Starts answering a ChatRequest JSON like [`NativeEngine::chat`]; the ChatResponse
+    /// JSON is queued on `completions` under `id` (see `completion.rs`). Returns the
+    /// [`Task`](crate::completion::Task) to cancel it. A request that does not have the
+    /// ChatRequest shape raises `INVALID_REQUEST` at once.
+    #[cfg(unix)]
+    fn chat_into(
+        &self,
+        request_json: &str,
+        completions: &crate::completion::Completions,
+        id: u64,
+    ) -> PyResult<crate::completion::Task> {
+        let engine = self.engine()?;
+        let request: ChatRequest = serde_json::from_str(request_json)
+            .map_err(|e| to_py_err(&invalid(format!("malformed chat request: {e}"))))?;
+        crate::completion::spawn(completions, id, async move { to_json(&engine.chat(request).await) })
+    }
+
+    /// Starts answering `query` like [`NativeEngine::ask`]; the QueryResult JSON, or the
+    /// error of the failed answer, is queued on `completions` under `id`.
+    #[cfg(unix)]
+    fn ask_into(
+        &self,
+        query: String,
+        completions: &crate::completion::Completions,
+        id: u64,
+    ) -> PyResult<crate::completion::Task> {
+        let engine = self.engine()?;
+        crate::completion::spawn(completions, id, async move { to_json(&engine.ask(&query).await?) })
+    }
+
     /// A [`ChatStream`] for a ChatRequest JSON: the question starts now, its progress
     /// events and then its ChatResponse come from `ChatStream.next()`. A request that
     /// does not have the ChatRequest shape raises `INVALID_REQUEST` at once.

@@ -5,10 +5,14 @@
 //! - `Engine.chat/ask/health/close` (awaitables), `modes/readiness/metrics/prometheus/multi_mcp_enabled`;
 //! - `Engine.chat_stream(request_json)` → `ChatStream` whose awaitable `next()` gives
 //!   `("progress" | "response", json)` events, then `None`;
+//! - `Engine.chat_into/ask_into(..., completions, id)` → `Task` (Unix): the result is
+//!   queued on a `Completions` watched by the event loop (see `completion.rs`);
 //! - `NativeError(code, message, causes)`, `error_codes()`, `in_flight()`.
 //!
 //! Results are JSON text. See `runtime.rs` for the runtime, fork and exit rules.
 
+#[cfg(unix)]
+mod completion;
 mod config;
 mod engine;
 mod error;
@@ -30,6 +34,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<config::NativeConfig>()?;
     m.add_class::<engine::NativeEngine>()?;
     m.add_class::<stream::ChatStream>()?;
+    #[cfg(unix)]
+    m.add_class::<completion::Completions>()?;
+    #[cfg(unix)]
+    m.add_class::<completion::Task>()?;
     m.add("NativeError", py.get_type::<error::NativeError>())?;
     m.add_function(wrap_pyfunction!(error::error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(in_flight, m)?)?;

@@ -85,10 +85,10 @@ pub(crate) fn runtime_if_owned() -> Option<&'static Runtime> {
 }
 
 /// Counts one in-flight future from creation to drop (completion or cancellation).
-struct InFlight;
+pub(crate) struct InFlight;
 
 impl InFlight {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
         InFlight
     }
@@ -154,7 +154,8 @@ pub(crate) fn catch_panics<T>(f: impl FnOnce() -> Result<T, Error>) -> PyResult<
     .map_err(|e| to_py_err(&e))
 }
 
-fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
+/// The `INTERNAL` error for a caught panic.
+pub(crate) fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
     let what = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
