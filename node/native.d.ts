@@ -46,11 +46,13 @@ export declare class NativeEngine {
   static embedded(dataDir: string): Promise<NativeEngine>
   /**
    * Answers one request (`{query, mode?, context?, session_id?, enable_recovery?}`,
-   * snake_case) with the DESIGN.md §3 envelope. Never rejects for a question that
-   * cannot be answered: the envelope says `success: false` with `error: {code,
-   * message}`; a request of the wrong shape gives an `INVALID_REQUEST` envelope.
+   * snake_case) with the DESIGN.md §3 envelope as JSON text (`node/lib` parses it with
+   * `JSON.parse`: one string crosses to the JS thread instead of an object built
+   * property by property). Never rejects for a question that cannot be answered: the
+   * envelope says `success: false` with `error: {code, message}`; a request of the
+   * wrong shape gives an `INVALID_REQUEST` envelope.
    */
-  chat(request: any): Promise<any>
+  chat(request: any): Promise<string>
   /**
    * Starts answering one request (same shape as [`NativeEngine::chat`]) and resolves
    * to a [`NativeChatStream`] of its progress events and then its envelope. A request
@@ -60,9 +62,10 @@ export declare class NativeEngine {
   /**
    * Answers one request like [`NativeEngine::chat`] and resolves to its `data` part
    * (`{sql_query, results, resolved_entities, explanation, recovery_performed,
-   * metadata}`); rejects with `[CODE] message` when the envelope is a failure.
+   * metadata}`) as JSON text; rejects with `[CODE] message` when the envelope is a
+   * failure.
    */
-  ask(request: any): Promise<any>
+  ask(request: any): Promise<string>
   /**
    * `GET /api/chat/modes`: `{available_modes: [{mode, description, available}],
    * default_mode, orchestrator_status}`.

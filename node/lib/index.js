@@ -164,7 +164,7 @@ class Engine {
    */
   async chat(request) {
     const engine = await this.#ready()
-    return call(() => engine.chat(toWire(request)))
+    return JSON.parse(await call(() => engine.chat(toWire(request))))
   }
 
   /**
@@ -209,7 +209,7 @@ class Engine {
    */
   async ask(request) {
     const engine = await this.#ready()
-    return call(() => engine.ask(toWire(request)))
+    return JSON.parse(await call(() => engine.ask(toWire(request))))
   }
 
   /** `GET /api/chat/modes`: `{available_modes: [{mode, description, available}], default_mode, orchestrator_status}`. */

@@ -61,18 +61,20 @@ impl NativeEngine {
     }
 
     /// Answers one request (`{query, mode?, context?, session_id?, enable_recovery?}`,
-    /// snake_case) with the DESIGN.md §3 envelope. Never rejects for a question that
-    /// cannot be answered: the envelope says `success: false` with `error: {code,
-    /// message}`; a request of the wrong shape gives an `INVALID_REQUEST` envelope.
+    /// snake_case) with the DESIGN.md §3 envelope as JSON text (`node/lib` parses it with
+    /// `JSON.parse`: one string crosses to the JS thread instead of an object built
+    /// property by property). Never rejects for a question that cannot be answered: the
+    /// envelope says `success: false` with `error: {code, message}`; a request of the
+    /// wrong shape gives an `INVALID_REQUEST` envelope.
     #[napi]
-    pub async fn chat(&self, request: Value) -> napi::Result<Value> {
+    pub async fn chat(&self, request: Value) -> napi::Result<String> {
         let engine = self.engine.clone();
         guarded(async move {
             let response = match parse_request(request) {
                 Ok(request) => engine.chat(request).await,
                 Err(error) => failure(&error),
             };
-            serde_json::to_value(&response).map_err(|e| serialization("the response", &e))
+            serde_json::to_string(&response).map_err(|e| serialization("the response", &e))
         })
         .await
     }
@@ -95,15 +97,16 @@ impl NativeEngine {
 
     /// Answers one request like [`NativeEngine::chat`] and resolves to its `data` part
     /// (`{sql_query, results, resolved_entities, explanation, recovery_performed,
-    /// metadata}`); rejects with `[CODE] message` when the envelope is a failure.
+    /// metadata}`) as JSON text; rejects with `[CODE] message` when the envelope is a
+    /// failure.
     #[napi]
-    pub async fn ask(&self, request: Value) -> napi::Result<Value> {
+    pub async fn ask(&self, request: Value) -> napi::Result<String> {
         let engine = self.engine.clone();
         guarded(async move {
             let request = parse_request(request).map_err(|e| from_core(&e))?;
             let response = engine.chat(request).await;
             match (response.data, response.error) {
-                (Some(data), _) => serde_json::to_value(&data).map_err(|e| serialization("the result", &e)),
+                (Some(data), _) => serde_json::to_string(&data).map_err(|e| serialization("the result", &e)),
                 (None, Some(error)) => Err(coded(error.code, &error.message)),
                 (None, None) => Err(coded(ErrorKind::Internal, "response without data or error")),
             }
