@@ -96,6 +96,10 @@ fn default_priority() -> u32 {
 /// like `1e300`, do not fit a `Duration` and are refused as `CONFIG_ERROR`.
 pub(crate) const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
 
+/// Upper bound of `orchestration.max_retries`: each attempt may cost an LLM call and a
+/// database query.
+pub(crate) const MAX_RECOVERY_ATTEMPTS: u32 = 10;
+
 /// Largest whole-second setting (`resource_cache_ttl`, `circuit_open_seconds`,
 /// `health_check_interval`): one year. Larger values made the cache builder or `Instant`
 /// arithmetic panic; they are refused as `CONFIG_ERROR`.

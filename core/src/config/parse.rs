@@ -218,9 +218,12 @@ impl<'a> Parser<'a> {
                     out.log_level = level;
                 }
                 "max_retries" => {
+                    // Each attempt may cost an LLM call and a database query.
                     let n = self.unsigned(value, &path)?;
-                    out.max_retries = u32::try_from(n)
-                        .map_err(|_| self.error(&path, &format!("must be at most {}, got {n}", u32::MAX)))?;
+                    out.max_retries =
+                        u32::try_from(n).ok().filter(|n| *n <= super::MAX_RECOVERY_ATTEMPTS).ok_or_else(|| {
+                            self.error(&path, &format!("must be at most {}, got {n}", super::MAX_RECOVERY_ATTEMPTS))
+                        })?;
                 }
                 "default_limit" => {
                     let n = self.unsigned(value, &path)?;

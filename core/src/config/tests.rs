@@ -407,3 +407,14 @@ fn request_timeout_never_panics() {
         assert_eq!(server.request_timeout(), Duration::from_secs_f64(want), "{timeout}");
     }
 }
+
+#[test]
+fn max_retries_is_bounded() {
+    let text =
+        "mcp_servers:\n  db:\n    name: DB\n    url: \"http://127.0.0.1:9/mcp\"\norchestration:\n  max_retries: 10\n";
+    let config = Config::from_yaml_str(text, "mcp_config.yaml", &env_of(&[])).unwrap();
+    assert_eq!(config.orchestration.max_retries, 10);
+    let msg = config_error(&text.replace("max_retries: 10", "max_retries: 11"));
+    assert!(msg.contains("orchestration.max_retries") && msg.contains("at most 10"), "{msg}");
+    assert!(msg.contains("line 6"), "{msg}");
+}
