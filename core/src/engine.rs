@@ -108,13 +108,7 @@ impl Engine {
 
     async fn run_chat(&self, request: ChatRequest, tracker: Tracker) -> ChatResponse {
         let started = Instant::now();
-        let mut meta = ResponseMetadata {
-            mode: request.mode,
-            processing_time_seconds: 0.0,
-            recovery_performed: false,
-            degraded: false,
-            missing_servers: Vec::new(),
-        };
+        let mut meta = ResponseMetadata::new(request.mode);
         let outcome = match request.validate().and_then(|()| self.choose_mode(request.mode)) {
             Err(error) => Err(Failure::from(error)),
             Ok(mode) => {

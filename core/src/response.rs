@@ -196,6 +196,19 @@ pub struct ResponseMetadata {
     pub missing_servers: Vec<String>,
 }
 
+impl ResponseMetadata {
+    /// Metadata for `mode` before anything ran: no time spent, no recovery, not degraded.
+    pub fn new(mode: Mode) -> Self {
+        ResponseMetadata {
+            mode,
+            processing_time_seconds: 0.0,
+            recovery_performed: false,
+            degraded: false,
+            missing_servers: Vec::new(),
+        }
+    }
+}
+
 /// The envelope every question gets back (DESIGN.md §3), success or failure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatResponse {
@@ -224,6 +237,12 @@ impl ChatResponse {
             timestamp: now_rfc3339(),
             response_id: new_id(),
         }
+    }
+
+    /// The failed envelope for a request refused before any mode ran (a malformed body):
+    /// `metadata.mode` is `auto`, no time, no attempted SQL.
+    pub fn rejected(error: &Error) -> Self {
+        ChatResponse::failure(error, Vec::new(), ResponseMetadata::new(Mode::Auto))
     }
 
     /// A failed envelope for `error`.
@@ -268,14 +287,7 @@ mod tests {
 
     #[test]
     fn failure_envelope_shape() {
-        let meta = ResponseMetadata {
-            mode: Mode::Auto,
-            processing_time_seconds: 0.0,
-            recovery_performed: false,
-            degraded: false,
-            missing_servers: vec![],
-        };
-        let r = ChatResponse::failure(&Error::new(ErrorKind::SqlRejected, "only queries"), vec![], meta);
+        let r = ChatResponse::rejected(&Error::new(ErrorKind::SqlRejected, "only queries"));
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["success"], false);
         assert_eq!(v["data"], serde_json::Value::Null);

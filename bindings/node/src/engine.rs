@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use napi_derive::napi;
 use serde_json::Value;
-use talk2tables::response::ResponseMetadata;
-use talk2tables::{ChatRequest, ChatResponse, Config, Engine, Error, ErrorKind, Mode};
+use talk2tables::{ChatRequest, ChatResponse, Config, Engine, Error, ErrorKind};
 
 use crate::error::{coded, from_core, guarded, guarded_sync, serialization};
 use crate::stream::NativeChatStream;
@@ -72,7 +71,7 @@ impl NativeEngine {
         guarded(async move {
             let response = match parse_request(request) {
                 Ok(request) => engine.chat(request).await,
-                Err(error) => failure(&error),
+                Err(error) => ChatResponse::rejected(&error),
             };
             serde_json::to_string(&response).map_err(|e| serialization("the response", &e))
         })
@@ -89,7 +88,7 @@ impl NativeEngine {
         guarded(async move {
             Ok(match request {
                 Ok(request) => NativeChatStream::start(engine, request),
-                Err(error) => NativeChatStream::finished(&failure(&error)),
+                Err(error) => NativeChatStream::finished(&ChatResponse::rejected(&error)),
             })
         })
         .await
@@ -176,16 +175,4 @@ async fn start(config: Config) -> napi::Result<NativeEngine> {
 
 fn parse_request(request: Value) -> Result<ChatRequest, Error> {
     serde_json::from_value(request).map_err(|e| Error::new(ErrorKind::InvalidRequest, format!("invalid request: {e}")))
-}
-
-/// The failure envelope for an error found before a mode was chosen.
-pub(crate) fn failure(error: &Error) -> ChatResponse {
-    let meta = ResponseMetadata {
-        mode: Mode::Auto,
-        processing_time_seconds: 0.0,
-        recovery_performed: false,
-        degraded: false,
-        missing_servers: Vec::new(),
-    };
-    ChatResponse::failure(error, Vec::new(), meta)
 }

@@ -2,9 +2,8 @@
 
 use napi_derive::napi;
 use serde_json::Value;
-use talk2tables::{Error, ErrorKind};
+use talk2tables::{ChatResponse, Error, ErrorKind};
 
-use crate::engine::failure;
 use crate::error::{coded, serialization};
 
 /// One row of the DESIGN.md §4 table, from the core's `ErrorKind`.
@@ -31,7 +30,8 @@ pub fn error_codes() -> Vec<ErrorCodeInfo> {
 pub fn failure_envelope(code: String, message: String) -> napi::Result<Value> {
     let kind: ErrorKind = serde_json::from_value(Value::String(code.clone()))
         .map_err(|_| coded(ErrorKind::InvalidRequest, &format!("unknown error code {code:?}")))?;
-    serde_json::to_value(failure(&Error::new(kind, message))).map_err(|e| serialization("the envelope", &e))
+    serde_json::to_value(ChatResponse::rejected(&Error::new(kind, message)))
+        .map_err(|e| serialization("the envelope", &e))
 }
 
 /// The version of the native addon (the workspace version, e.g. `0.1.0`).

@@ -7,8 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use talk2tables::response::ResponseMetadata;
-use talk2tables::{ChatRequest, ChatResponse, Engine, Error, ErrorKind, Mode};
+use talk2tables::{ChatRequest, ChatResponse, Engine, Error, ErrorKind};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -107,14 +106,7 @@ async fn chat(State(engine): State<Engine>, body: Result<Json<ChatRequest>, Json
 /// 422 with the failure envelope for a body that is not a `ChatRequest`.
 fn malformed(rejection: JsonRejection) -> Response {
     let error = Error::new(ErrorKind::InvalidRequest, rejection.body_text());
-    let meta = ResponseMetadata {
-        mode: Mode::Auto,
-        processing_time_seconds: 0.0,
-        recovery_performed: false,
-        degraded: false,
-        missing_servers: Vec::new(),
-    };
-    (StatusCode::UNPROCESSABLE_ENTITY, Json(ChatResponse::failure(&error, Vec::new(), meta))).into_response()
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(ChatResponse::rejected(&error))).into_response()
 }
 
 /// `POST /api/chat/stream`: server-sent events, one `progress` event per pipeline stage
