@@ -28,6 +28,7 @@ mod collect;
 mod error;
 mod mysql;
 mod options;
+mod pooled;
 mod postgres;
 pub mod sample;
 mod server;

@@ -21,6 +21,7 @@ use talk2tables_common::{ColumnSchema, DatabaseSchema, Dialect, ForeignKey, Quer
 
 use crate::collect::{Next, RowCollector, blob_to_hex, cap_text};
 use crate::error::driver_message;
+use crate::pooled::{rollback, within};
 use crate::postgres::CONNECT_TIMEOUT;
 use crate::{DbError, DbOptions, QueryError};
 
@@ -112,20 +113,11 @@ impl MysqlBackend {
 
     /// Introspects the base tables and views of the connection's database.
     pub(crate) async fn schema(&self, options: &DbOptions) -> Result<DatabaseSchema, DbError> {
-        let run = async {
+        within(options.timeout, async {
             let mut conn = self.pool.acquire().await?;
             introspect(&mut conn).await
-        };
-        match tokio::time::timeout(options.timeout, run).await {
-            Err(_) => Err(DbError::Timeout(options.timeout)),
-            Ok(r) => r.map_err(DbError::from),
-        }
-    }
-}
-
-async fn rollback(mut conn: PoolConnection<MySql>) {
-    if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
-        conn.close_on_drop();
+        })
+        .await
     }
 }
 

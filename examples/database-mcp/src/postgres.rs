@@ -24,6 +24,7 @@ use talk2tables_common::{ColumnSchema, DatabaseSchema, Dialect, ForeignKey, Quer
 
 use crate::collect::{Next, RowCollector, cap_text};
 use crate::error::driver_message;
+use crate::pooled::{rollback, within};
 use crate::{DbError, DbOptions, QueryError};
 
 /// Longest time to open a connection (a dead port fails after this, not after 30 s).
@@ -93,21 +94,11 @@ impl PostgresBackend {
 
     /// Introspects the base tables and views of the current schema, sorted by name.
     pub(crate) async fn schema(&self, options: &DbOptions) -> Result<DatabaseSchema, DbError> {
-        let run = async {
+        within(options.timeout, async {
             let mut conn = self.pool.acquire().await?;
             introspect(&mut conn).await
-        };
-        match tokio::time::timeout(options.timeout, run).await {
-            Err(_) => Err(DbError::Timeout(options.timeout)),
-            Ok(r) => r.map_err(DbError::from),
-        }
-    }
-}
-
-/// Rolls the transaction back; a connection that cannot roll back is closed, not reused.
-async fn rollback(mut conn: PoolConnection<Postgres>) {
-    if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
-        conn.close_on_drop();
+        })
+        .await
     }
 }
 

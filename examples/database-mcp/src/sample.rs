@@ -640,6 +640,21 @@ fn connect_error(e: sqlx::Error) -> DbError {
     DbError::Database(crate::error::driver_message(&e))
 }
 
+/// Runs `statements` in one transaction on `conn`, commits and closes; `Ok(true)`.
+async fn load_in_transaction<C>(mut conn: C, statements: &[String]) -> Result<bool, DbError>
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+{
+    let mut tx = conn.begin().await?;
+    for s in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone())).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(true)
+}
+
 async fn load_postgres(url: &str, statements: &[String]) -> Result<bool, DbError> {
     use sqlx::postgres::{PgConnectOptions, PgConnection};
     let options: PgConnectOptions =
@@ -653,13 +668,7 @@ async fn load_postgres(url: &str, statements: &[String]) -> Result<bool, DbError
         conn.close().await?;
         return Ok(false);
     }
-    let mut tx = conn.begin().await?;
-    for s in statements {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone())).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    conn.close().await?;
-    Ok(true)
+    load_in_transaction(conn, statements).await
 }
 
 async fn load_mysql(url: &str, statements: &[String]) -> Result<bool, DbError> {
@@ -683,11 +692,5 @@ async fn load_mysql(url: &str, statements: &[String]) -> Result<bool, DbError> {
         conn.close().await?;
         return Ok(false);
     }
-    let mut tx = conn.begin().await?;
-    for s in statements {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone())).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    conn.close().await?;
-    Ok(true)
+    load_in_transaction(conn, statements).await
 }
