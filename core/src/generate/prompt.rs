@@ -232,15 +232,22 @@ fn rules(ctx: &Context) -> String {
     )
 }
 
-/// The prompt generating SQL for `question`.
-pub(crate) fn generation_prompt(question: &str, ctx: &Context, resolution: &Resolution, earlier: &[String]) -> Prompt {
-    let tables = relevant_tables(ctx, resolution, &[]);
+/// The system message: the rules, the schema of `tables` in the dialect, and the
+/// aliases and business terms that concern them.
+fn system_text(ctx: &Context, tables: &[usize]) -> String {
     let mut system = rules(ctx);
-    let _ = write!(system, "\nDatabase schema ({} dialect):\n{}", ctx.dialect().as_str(), schema_text(ctx, &tables));
-    let knowledge = knowledge_text(ctx, &tables);
+    let _ = write!(system, "\nDatabase schema ({} dialect):\n{}", ctx.dialect().as_str(), schema_text(ctx, tables));
+    let knowledge = knowledge_text(ctx, tables);
     if !knowledge.is_empty() {
         let _ = write!(system, "\n{knowledge}");
     }
+    system
+}
+
+/// The prompt generating SQL for `question`.
+pub(crate) fn generation_prompt(question: &str, ctx: &Context, resolution: &Resolution, earlier: &[String]) -> Prompt {
+    let tables = relevant_tables(ctx, resolution, &[]);
+    let system = system_text(ctx, &tables);
     let resolved = resolved_text(ctx, resolution);
     let mut user = String::new();
     if !resolved.is_empty() {
@@ -275,12 +282,7 @@ pub(crate) fn repair_prompt(
         failed_sql.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter_map(|w| ctx.table_index(w)).collect();
     let named: Vec<usize> = named.into_iter().collect();
     let tables = relevant_tables(ctx, resolution, &named);
-    let mut system = rules(ctx);
-    let _ = write!(system, "\nDatabase schema ({} dialect):\n{}", ctx.dialect().as_str(), schema_text(ctx, &tables));
-    let knowledge = knowledge_text(ctx, &tables);
-    if !knowledge.is_empty() {
-        let _ = write!(system, "\n{knowledge}");
-    }
+    let system = system_text(ctx, &tables);
     let resolved = resolved_text(ctx, resolution);
     let mut user = String::new();
     let _ = writeln!(
